@@ -1,0 +1,62 @@
+"""Activity `call_model`: one model call with the role's bounded context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.providers.echo import ECHO_MODEL, echo_reply
+from activities.providers.messages import chat_messages
+from activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
+from activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
+from roleteam.constants import ACTIVITY_CALL_MODEL, MAX_REPLY_BYTES
+from roleteam.errors import RoleteamError
+from roleteam.models import ModelCallInput, ModelReply
+
+TRUNCATION_NOTE = "\n[reply truncated by roleteam at {limit} bytes]"
+
+
+@activity.defn(name=ACTIVITY_CALL_MODEL)
+async def call_model(call: ModelCallInput) -> ModelReply:
+    try:
+        settings = ProviderSettings.from_env()
+    except RoleteamError as err:
+        raise ApplicationError(str(err), type="ProviderConfigError", non_retryable=True) from None
+    messages = chat_messages(call)
+    if settings.provider == "echo":
+        text, usage = echo_reply(call, messages)
+        return _bounded(text, usage=usage, provider="echo", model=ECHO_MODEL)
+    model = call.model or settings.model or DEFAULT_OPENAI_MODEL
+    async with _heartbeating():
+        text, usage, reported = await chat_completion(messages, model, DEFAULT_TIMEOUT)
+    return _bounded(text, usage=usage, provider="openai", model=reported)
+
+
+def _bounded(text: str, **fields) -> ModelReply:
+    """Cap the reply so it can never push an update result past Temporal's payload limit."""
+    raw = text.encode()
+    if len(raw) <= MAX_REPLY_BYTES:
+        return ModelReply(reply=text, **fields)
+    note = TRUNCATION_NOTE.format(limit=MAX_REPLY_BYTES)
+    kept = raw[: MAX_REPLY_BYTES - len(note.encode())].decode(errors="ignore")
+    return ModelReply(reply=kept + note, truncated=True, **fields)
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating(every: float = 5.0):
+    """Heartbeat while a long call is in flight, so a dead worker is noticed within the
+    heartbeat timeout rather than the whole start-to-close timeout."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()

@@ -1,0 +1,1 @@
+"""Model providers: `echo` (deterministic, offline) and `openai` (any compatible endpoint)."""

@@ -1,0 +1,28 @@
+"""Activity `summarize_turns`: fold the oldest turns into the role's running summary."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.providers.echo import echo_summary
+from activities.providers.messages import summary_messages
+from activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
+from activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
+from roleteam.constants import ACTIVITY_SUMMARIZE_TURNS
+from roleteam.errors import RoleteamError
+from roleteam.models import SummarizeInput, SummaryResult
+
+
+@activity.defn(name=ACTIVITY_SUMMARIZE_TURNS)
+async def summarize_turns(request: SummarizeInput) -> SummaryResult:
+    try:
+        settings = ProviderSettings.from_env()
+    except RoleteamError as err:
+        raise ApplicationError(str(err), type="ProviderConfigError", non_retryable=True) from None
+    if settings.provider == "echo":
+        return SummaryResult(summary=echo_summary(request), provider="echo")
+    text, _, _ = await chat_completion(
+        summary_messages(request), settings.model or DEFAULT_OPENAI_MODEL, DEFAULT_TIMEOUT
+    )
+    return SummaryResult(summary=text, provider="openai")

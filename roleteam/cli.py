@@ -1,0 +1,236 @@
+"""The `roleteam` command line. Every command takes --json; errors are one line, exit 1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from roleteam.constants import EXECUTION_MODES, session_workflow_id
+from roleteam.errors import RoleteamError
+from roleteam.exit import hard_exit
+from roleteam.output import artifact_text, console, err_console, print_json, status_table
+
+app = typer.Typer(help="Durable AI role sessions on Temporal.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+policy_app = typer.Typer(help="Check governed policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+AddressOpt = Annotated[Optional[str], typer.Option(
+    "--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")]
+
+
+def _team(address: str | None):
+    from roleteam.client import RoleTeam, connect
+
+    async def make() -> RoleTeam:
+        return RoleTeam(await connect(address))
+    return make()
+
+
+@app.command()
+def invoke(
+    plan: str, role: str, prompt: str,
+    invocation_id: Annotated[Optional[str], typer.Option("--id", help="Idempotency key (default: new uuid).")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Queue by signal and return at once.")] = False,
+    mode: Annotated[str, typer.Option(help=f"One of {', '.join(EXECUTION_MODES)}.")] = "persistent",
+    requested_by: Annotated[Optional[str], typer.Option("--by", help="Who asks (kept in the artifact).")] = None,
+    domain: Annotated[Optional[list[str]], typer.Option(help="Declared domain (repeatable).")] = None,
+    file: Annotated[Optional[list[str]], typer.Option(help="File the work touches (repeatable).")] = None,
+    json_out: JsonOpt = False, address: AddressOpt = None,
+) -> None:
+    """Ask ROLE in PLAN to act on PROMPT; waits and prints the execution artifact."""
+    from roleteam.client import RoleTeam
+
+    if mode not in EXECUTION_MODES:
+        raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
+    request = RoleTeam.request(prompt, invocation_id, mode=mode, requested_by=requested_by,
+                               domains=domain or [], files=file or [])
+
+    async def go():
+        team = await _team(address)
+        if no_wait:
+            return await team.send(plan, role, request)
+        return await team.invoke(plan, role, request)
+
+    result = asyncio.run(go())
+    if no_wait:
+        print_json({"invocation_id": result, "queued": True}) if json_out else console.print(
+            f"queued {result}")
+    elif json_out:
+        print_json(result)
+    else:
+        console.print(artifact_text(result))
+    if not no_wait and result.status != "completed":
+        raise typer.Exit(3)
+
+
+@app.command()
+def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+    """Show every role's session in PLAN."""
+    async def go():
+        return await (await _team(address)).plan_status(plan)
+
+    states = asyncio.run(go())
+    if json_out:
+        print_json({"plan_id": plan, "roles": states})
+    else:
+        console.print(status_table(plan, states))
+
+
+@app.command()
+def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+    """Print ROLE's full verbatim transcript in PLAN, across all runs."""
+    from roleteam.history import read_transcript
+
+    async def go():
+        team = await _team(address)
+        handle = team.handle(plan, role)
+        return await read_transcript(team.client, handle.id)
+
+    turns = asyncio.run(go())
+    if json_out:
+        print_json(turns)
+        return
+    for turn in turns:
+        console.print(f"--- turn {turn.turn} · {turn.invocation_id} · {turn.status}")
+        console.print(f"> {turn.prompt}")
+        console.print(turn.reply if turn.reply is not None else f"error: {turn.error}")
+    console.print(f"{len(turns)} turns")
+
+
+def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, address) -> None:
+    async def go():
+        team = await _team(address)
+        await getattr(team, action)(plan, role, reason, by)
+        return await team.state(plan, role)
+
+    state = asyncio.run(go())
+    if json_out:
+        print_json(state)
+    else:
+        console.print(f"{state.role} in {plan}: {state.status}, generation {state.generation}")
+
+
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the role's trail).")]
+ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who decides.")]
+
+
+@app.command()
+def retire(plan: str, role: str, reason: ReasonOpt, by: ByOpt = None,
+           json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+    """Retire ROLE in PLAN: history kept, new invocations refused until reopened."""
+    _lifecycle("retire", plan, role, reason, by, json_out, address)
+
+
+@app.command()
+def reopen(plan: str, role: str, reason: ReasonOpt, by: ByOpt = None,
+           json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+    """Reopen a retired ROLE in PLAN with the same history, next generation."""
+    _lifecycle("reopen", plan, role, reason, by, json_out, address)
+
+
+@app.command()
+def roles(json_out: JsonOpt = False) -> None:
+    """List the roles of the registry (policies/roles.yaml)."""
+    from roleteam.registry import load_role_registry
+
+    registry = load_role_registry()
+    if json_out:
+        print_json(list(registry.roles.values()))
+        return
+    for spec in registry.roles.values():
+        console.print(f"{spec.id:16} {spec.title:18} aliases: {', '.join(spec.aliases)}")
+
+
+@app.command()
+def worker(address: AddressOpt = None) -> None:
+    """Run a worker on the `roleteam` task queue until interrupted."""
+    from roleteam.client import connect
+    from roleteam.worker_runtime import build_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def go():
+        client = await connect(address)
+        err_console.print(f"worker serving task queue 'roleteam' on "
+                          f"{client.service_client.config.target_host}; Ctrl-C stops it")
+        await build_worker(client).run()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def server(
+    db: Annotated[Path, typer.Option(help="SQLite file that keeps the server's state.")] = Path("~/.roleteam/temporal.db"),
+    port: Annotated[int, typer.Option(help="gRPC port; the Web UI is on port+1000.")] = 7233,
+    ip: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Run the embedded Temporal dev server (SQLite + Web UI) in the foreground."""
+    from roleteam.devserver import DevServer
+
+    dev = DevServer(db_file=db.expanduser(), ip=ip, port=port, ui_port=port + 1000, log_level="warn")
+    dev.start()
+    err_console.print(f"Temporal dev server on {dev.address}, Web UI {dev.ui_url}, "
+                      f"state in {dev.db_file}; Ctrl-C stops it")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        dev.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dev.stop()
+
+
+@app.command()
+def demo(
+    plan: Annotated[Optional[str], typer.Option(help="Plan id (default: a new demo-… id).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep server and worker up for the Web UI.")] = False,
+    json_out: JsonOpt = False, address: AddressOpt = None,
+) -> None:
+    """Run a small team on a plan end to end (starts a dev server and worker if needed)."""
+    from roleteam.demo import run_demo
+
+    asyncio.run(run_demo(plan_id=plan, keep=keep, json_out=json_out, address=address))
+
+
+@policy_app.command("check")
+def policy_check(
+    path: Annotated[Optional[Path], typer.Argument(help="Policy folder or skills.yaml (default: policies/).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate the role registry and skill policy; print a summary table."""
+    from roleteam.policy_check import run_policy_check
+
+    run_policy_check(path, json_out)
+
+
+def main() -> None:
+    """Console entry point: run the command, print errors as one line, leave with os._exit."""
+    code = 0
+    try:
+        app()
+    except SystemExit as exit_:  # typer's own exit: usage errors (2), typer.Exit(n)
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except RoleteamError as err:
+        err_console.print(f"error: {err}", markup=False)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as err:  # an unexpected failure still reaches the user as one line
+        err_console.print(f"error: {type(err).__name__}: {err}", markup=False)
+        code = 1
+    hard_exit(code)
+
+
+if __name__ == "__main__":
+    main()

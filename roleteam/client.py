@@ -1,0 +1,197 @@
+"""Client-side operations on role sessions, shared by the CLI, the demo and tests.
+
+Every call validates its input at the edge (plan id, role, prompt size) before anything reaches
+Temporal, so a bad request fails here with a clear message instead of inside a workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.service import RPCError, RPCStatusCode
+
+from roleteam.constants import (
+    QUERY_ARTIFACT,
+    QUERY_STATE,
+    SIGNAL_INVOKE,
+    SIGNAL_REOPEN,
+    SIGNAL_RETIRE,
+    TASK_QUEUE,
+    UPDATE_INVOKE_AND_WAIT,
+    WORKFLOW_TYPE,
+    session_workflow_id,
+)
+from roleteam.errors import (
+    ConnectionFailedError,
+    InvalidInputError,
+    RoleteamError,
+    SessionNotFoundError,
+)
+from roleteam.models import (
+    ArtifactQuery,
+    ExecutionArtifact,
+    InvokeInput,
+    LifecycleInput,
+    RoleState,
+    SessionInput,
+    SessionOptions,
+)
+from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+    """Connect with Temporal's standard environment configuration.
+
+    `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, TLS settings and the
+    `temporal` CLI's config file all apply; the default is localhost:7233, namespace default.
+    """
+    config = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    if address:
+        config["target_host"] = address
+    if namespace:
+        config["namespace"] = namespace
+    try:
+        return await Client.connect(**config, data_converter=pydantic_data_converter)
+    except RuntimeError as err:
+        raise ConnectionFailedError(
+            f"cannot reach Temporal at {config['target_host']}: start one with "
+            "'roleteam server' or set TEMPORAL_ADDRESS"
+        ) from err
+
+
+@dataclass
+class RoleTeam:
+    """Operations on the role sessions of plans, over one Temporal client."""
+
+    client: Client
+    task_queue: str = TASK_QUEUE
+    registry: RoleRegistry | None = None
+    options: SessionOptions | None = None
+
+    def __post_init__(self) -> None:
+        self.registry = self.registry or load_role_registry()
+
+    def role_id(self, role: str) -> str:
+        return self.registry.resolve(role).id
+
+    def handle(self, plan_id: str, role: str) -> WorkflowHandle:
+        return self.client.get_workflow_handle(
+            session_workflow_id(validate_plan_id(plan_id), self.role_id(role)))
+
+    def _start_input(self, plan_id: str, role: str) -> SessionInput:
+        return SessionInput(plan_id=validate_plan_id(plan_id), role=self.role_id(role),
+                            options=self.options or SessionOptions())
+
+    @staticmethod
+    def request(prompt: str, invocation_id: str | None = None, **fields) -> InvokeInput:
+        request = InvokeInput(invocation_id=invocation_id or f"inv-{uuid.uuid4()}",
+                              prompt=prompt, **fields)
+        problems = request.problems()
+        if problems:
+            raise InvalidInputError("; ".join(problems))
+        return request
+
+    async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
+        """Run one invocation and wait for its artifact (update-with-start)."""
+        start = self._start_input(plan_id, role)
+        operation = WithStartWorkflowOperation(
+            WORKFLOW_TYPE, start, id=session_workflow_id(start.plan_id, start.role),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                UPDATE_INVOKE_AND_WAIT, request, start_workflow_operation=operation,
+                result_type=ExecutionArtifact,
+            )
+        except WorkflowUpdateFailedError as err:
+            raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
+
+    async def send(self, plan_id: str, role: str, request: InvokeInput) -> str:
+        """Queue one invocation without waiting (signal-with-start); returns its id."""
+        start = self._start_input(plan_id, role)
+        await self.client.start_workflow(
+            WORKFLOW_TYPE, start, id=session_workflow_id(start.plan_id, start.role),
+            task_queue=self.task_queue, start_signal=SIGNAL_INVOKE, start_signal_args=[request],
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        return request.invocation_id
+
+    async def retire(self, plan_id: str, role: str, reason: str, by: str | None = None) -> None:
+        await self._lifecycle(plan_id, role, SIGNAL_RETIRE, reason, by)
+
+    async def reopen(self, plan_id: str, role: str, reason: str, by: str | None = None) -> None:
+        await self._lifecycle(plan_id, role, SIGNAL_REOPEN, reason, by)
+
+    async def _lifecycle(self, plan_id, role, signal, reason, by) -> None:
+        request = LifecycleInput(reason=reason, requested_by=by)
+        problems = request.problems()
+        if problems:
+            raise InvalidInputError("; ".join(problems))
+        handle = self.handle(plan_id, role)
+        try:
+            await handle.signal(signal, request)
+        except RPCError as err:
+            raise _not_found(err, plan_id, role) from None
+
+    async def state(self, plan_id: str, role: str, timeout: float = 10.0) -> RoleState:
+        try:
+            return await self.handle(plan_id, role).query(
+                QUERY_STATE, result_type=RoleState, rpc_timeout=timedelta(seconds=timeout))
+        except RPCError as err:
+            raise _not_found(err, plan_id, role) from None
+
+    async def artifact(self, plan_id: str, role: str, invocation_id: str) -> ExecutionArtifact | None:
+        try:
+            return await self.handle(plan_id, role).query(
+                QUERY_ARTIFACT, ArtifactQuery(invocation_id=invocation_id),
+                result_type=ExecutionArtifact | None, rpc_timeout=timedelta(seconds=10))
+        except RPCError as err:
+            raise _not_found(err, plan_id, role) from None
+
+    async def plan_status(self, plan_id: str) -> dict[str, RoleState | None]:
+        """State of every registry role in the plan; None where the role never started."""
+        roles = list(self.registry.roles)
+        results = await asyncio.gather(
+            *(self.state(plan_id, r) for r in roles), return_exceptions=True)
+        status: dict[str, RoleState | None] = {}
+        for role, result in zip(roles, results):
+            if isinstance(result, SessionNotFoundError):
+                status[role] = None
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                status[role] = result
+        return status
+
+
+def _root_message(err: BaseException) -> str:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err)
+
+
+def _not_found(err: RPCError, plan_id: str, role: str) -> Exception:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return SessionNotFoundError(
+            f"no session for role {role!r} in plan {plan_id!r}; invoke it first")
+    if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return RoleteamError(
+            f"role {role!r} in plan {plan_id!r} did not answer: is a worker running? "
+            "start one with 'roleteam worker'")
+    return RoleteamError(f"Temporal refused the request: {err.message}")

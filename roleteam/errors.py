@@ -1,0 +1,31 @@
+"""The project's error hierarchy.
+
+Every message names what was wrong (file, key, value) and how to fix it, so the CLI can print
+it as one line and a user knows what to do next.
+"""
+
+from __future__ import annotations
+
+
+class RoleteamError(Exception):
+    """Base class for errors a user can act on; the CLI prints them without a traceback."""
+
+
+class PolicyError(RoleteamError):
+    """A policy file (roles, skills) is missing, malformed or inconsistent."""
+
+
+class UnknownRoleError(RoleteamError):
+    """A role name matched no role id, title or alias in the registry."""
+
+
+class InvalidInputError(RoleteamError):
+    """A value given by a user (plan id, prompt, invocation id, reason) is not acceptable."""
+
+
+class ConnectionFailedError(RoleteamError):
+    """The Temporal server could not be reached."""
+
+
+class SessionNotFoundError(RoleteamError):
+    """No role session exists yet for the (plan, role) asked about."""

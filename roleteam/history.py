@@ -1,0 +1,93 @@
+"""The full verbatim transcript of a role, read back from Temporal across all its runs.
+
+The workflow hands only a bounded summary to each new run; the verbatim turns stay in the event
+histories of the runs themselves (the `call_model` activity's input and result), so walking the
+continue-as-new chain back to the first run recovers every turn.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from roleteam.constants import ACTIVITY_CALL_MODEL
+from roleteam.errors import SessionNotFoundError
+from roleteam.models import ModelCallInput, ModelReply
+
+
+class TranscriptTurn(BaseModel):
+    """One model call as the role's history recorded it."""
+
+    turn: int
+    invocation_id: str
+    run_id: str
+    status: str  # completed, failed, running
+    prompt: str
+    reply: str | None = None
+    error: str | None = None
+    provider: str | None = None
+    model: str | None = None
+
+
+async def read_transcript(client: Client, workflow_id: str) -> list[TranscriptTurn]:
+    """Every turn of the session, oldest first, from all of its runs."""
+    runs: list[list[TranscriptTurn]] = []
+    run_id: str | None = None
+    while True:
+        turns, previous = await _read_run(client, workflow_id, run_id)
+        runs.append(turns)
+        if not previous:
+            break
+        run_id = previous
+    return [turn for run in reversed(runs) for turn in run]
+
+
+async def _read_run(
+    client: Client, workflow_id: str, run_id: str | None
+) -> tuple[list[TranscriptTurn], str | None]:
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    scheduled: dict[int, TranscriptTurn] = {}
+    previous_run: str | None = None
+    current_run = run_id or ""
+    try:
+        async for event in handle.fetch_history_events():
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                attrs = event.workflow_execution_started_event_attributes
+                previous_run = attrs.continued_execution_run_id or None
+                current_run = current_run or attrs.original_execution_run_id
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attrs = event.activity_task_scheduled_event_attributes
+                if attrs.activity_type.name != ACTIVITY_CALL_MODEL:
+                    continue
+                [call] = await client.data_converter.decode(attrs.input.payloads, [ModelCallInput])
+                scheduled[event.event_id] = TranscriptTurn(
+                    turn=call.turn, invocation_id=call.invocation_id, run_id=current_run,
+                    status="running", prompt=call.prompt)
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                attrs = event.activity_task_completed_event_attributes
+                turn = scheduled.get(attrs.scheduled_event_id)
+                if turn:
+                    [reply] = await client.data_converter.decode(attrs.result.payloads, [ModelReply])
+                    turn.status, turn.reply = "completed", reply.reply
+                    turn.provider, turn.model = reply.provider, reply.model
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                attrs = event.activity_task_failed_event_attributes
+                _fail(scheduled, attrs.scheduled_event_id, attrs.failure.message)
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+                attrs = event.activity_task_timed_out_event_attributes
+                _fail(scheduled, attrs.scheduled_event_id, f"timed out: {attrs.failure.message}")
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise SessionNotFoundError(f"no session {workflow_id!r} on this server") from None
+        raise
+    return list(scheduled.values()), previous_run
+
+
+def _fail(scheduled: dict[int, TranscriptTurn], event_id: int, message: str) -> None:
+    turn = scheduled.get(event_id)
+    if turn:
+        turn.status, turn.error = "failed", message
+

@@ -1,0 +1,280 @@
+"""Typed messages of the RoleSession wire contract (docs/contract.md).
+
+Each workflow, signal, update, query and activity takes one of these models and returns one.
+Models only ever gain optional fields: running workflows and automation depend on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from roleteam.constants import (
+    INVOCATION_ID_PATTERN,
+    MAX_CONTEXT_TOKEN_BUDGET,
+    MAX_PROMPT_BYTES,
+    MAX_REASON_CHARS,
+    MAX_REQUESTED_BY_CHARS,
+    MIN_CONTEXT_TOKEN_BUDGET,
+)
+
+ExecutionMode = Literal["persistent", "delegated", "scheduled"]
+SessionStatus = Literal["active", "retired"]
+ArtifactStatus = Literal["completed", "failed", "refused"]
+
+
+class SessionOptions(BaseModel):
+    """Tuning for one role session; every field has a sensible default."""
+
+    context_token_budget: int | None = None
+    turns_per_run: int | None = None
+    model_timeout_seconds: float = 300.0
+    model_heartbeat_timeout_seconds: float = 60.0
+    model_max_attempts: int = 6
+
+    def problems(self) -> list[str]:
+        found = []
+        budget = self.context_token_budget
+        if budget is not None and not MIN_CONTEXT_TOKEN_BUDGET <= budget <= MAX_CONTEXT_TOKEN_BUDGET:
+            found.append(
+                f"options.context_token_budget={budget}: use {MIN_CONTEXT_TOKEN_BUDGET}"
+                f"..{MAX_CONTEXT_TOKEN_BUDGET}"
+            )
+        if self.turns_per_run is not None and self.turns_per_run < 1:
+            found.append(f"options.turns_per_run={self.turns_per_run}: use 1 or more")
+        if self.model_max_attempts < 1:
+            found.append(f"options.model_max_attempts={self.model_max_attempts}: use 1 or more")
+        if self.model_timeout_seconds <= 0 or self.model_heartbeat_timeout_seconds <= 0:
+            found.append("options.model_*_seconds: timeouts must be positive")
+        return found
+
+
+class Turn(BaseModel):
+    """One completed exchange kept verbatim in the role's recent context."""
+
+    turn: int
+    invocation_id: str
+    prompt: str
+    reply: str
+
+
+class LifecycleEvent(BaseModel):
+    """One entry of the retire/reopen trail: who, when, why."""
+
+    action: Literal["retire", "reopen"]
+    reason: str
+    requested_by: str | None = None
+    at: datetime
+    generation: int
+
+
+class InvokeInput(BaseModel):
+    """Signal `invoke` and update `invoke_and_wait`: ask the role to act on a prompt.
+
+    `invocation_id` is the idempotency key: a repeated id never runs twice.
+    """
+
+    invocation_id: str
+    prompt: str
+    mode: ExecutionMode = "persistent"
+    requested_by: str | None = None
+    domains: list[str] = []
+    files: list[str] = []
+
+    def problems(self) -> list[str]:
+        """What is wrong with this request, as messages naming the field and the fix."""
+        found = []
+        if not INVOCATION_ID_PATTERN.match(self.invocation_id):
+            found.append(
+                f"invocation_id={self.invocation_id[:80]!r}: use 1-128 letters, digits or "
+                "'._:@/-', starting with a letter or digit"
+            )
+        size = len(self.prompt.encode())
+        if size > MAX_PROMPT_BYTES:
+            found.append(
+                f"prompt is {size} bytes; the limit is {MAX_PROMPT_BYTES} bytes: put large "
+                "material in files the role reads, and send a shorter prompt"
+            )
+        elif not self.prompt.strip():
+            found.append("prompt is empty: say what the role should do")
+        if self.requested_by is not None and len(self.requested_by) > MAX_REQUESTED_BY_CHARS:
+            found.append(f"requested_by is longer than {MAX_REQUESTED_BY_CHARS} characters")
+        if len(self.domains) > 32 or len(self.files) > 256:
+            found.append("too many domains (max 32) or files (max 256)")
+        return found
+
+
+class LifecycleInput(BaseModel):
+    """Signals `retire` and `reopen`."""
+
+    reason: str = ""
+    requested_by: str | None = None
+
+    def problems(self) -> list[str]:
+        if not self.reason.strip():
+            return ["reason is empty: say why (it is kept in the role's trail)"]
+        if len(self.reason) > MAX_REASON_CHARS:
+            return [f"reason is longer than {MAX_REASON_CHARS} characters"]
+        return []
+
+
+class ArtifactQuery(BaseModel):
+    """Query `artifact`: which invocation's artifact to return."""
+
+    invocation_id: str
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ContextUsed(BaseModel):
+    """What of the role's past reached the model for this invocation."""
+
+    prior_turns: int = 0
+    summary_chars: int = 0
+    summarized_turns: int = 0
+    context_tokens: int = 0
+
+
+class ExecutionArtifact(BaseModel):
+    """The machine-readable record of one invocation."""
+
+    plan_id: str
+    role: str
+    workflow_id: str
+    run_id: str
+    invocation_id: str
+    generation: int
+    turn: int | None = None
+    status: ArtifactStatus
+    mode: ExecutionMode = "persistent"
+    requested_by: str | None = None
+    prompt: str
+    reply: str | None = None
+    reply_truncated: bool = False
+    error: str | None = None
+    reason: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    usage: TokenUsage = TokenUsage()
+    context: ContextUsed = ContextUsed()
+    skills: dict[str, Any] | None = None
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+
+
+class SessionInput(BaseModel):
+    """Start input of `RoleSession`. Only `plan_id` and `role` are needed to start."""
+
+    plan_id: str
+    role: str
+    options: SessionOptions = SessionOptions()
+    carried: CarriedState | None = None
+
+
+class CarriedState(BaseModel):
+    """Everything a session hands to its next run at continue-as-new. Always bounded."""
+
+    status: SessionStatus = "active"
+    generation: int = 1
+    turns: int = 0
+    runs: int = 1
+    summary: str = ""
+    summarized_turns: int = 0
+    recent_turns: list[Turn] = []
+    pending: list[InvokeInput] = []
+    seen: dict[str, ArtifactStatus] = {}
+    recent_artifacts: list[ExecutionArtifact] = []
+    lifecycle: list[LifecycleEvent] = []
+    last_invocation_id: str | None = None
+    compliance: str | None = None
+
+
+class RoleState(BaseModel):
+    """Query `state`: the session as an operator sees it."""
+
+    plan_id: str
+    role: str
+    status: SessionStatus
+    generation: int
+    turns: int
+    pending: int
+    last_invocation_id: str | None
+    run_id: str
+    runs: int
+    summarized_turns: int
+    recent_turns: int
+    context_tokens: int
+    history_events: int
+    history_bytes: int
+    compliance: str | None = None
+    lifecycle: list[LifecycleEvent] = []
+
+
+# --- activity messages -------------------------------------------------------------------
+
+
+class RoleBriefInput(BaseModel):
+    plan_id: str
+    role: str
+    invocation_id: str
+    prompt: str
+    domains: list[str] = []
+    files: list[str] = []
+
+
+class RoleBrief(BaseModel):
+    """What the policy says about the role for this invocation, read fresh each time."""
+
+    role: str
+    title: str
+    system_prompt: str
+    allowed_modes: list[ExecutionMode]
+    model: str | None = None
+    policy_version: str
+    policy_sha256: str
+    skills: dict[str, Any] | None = None
+    compliance: str | None = None
+
+
+class ModelCallInput(BaseModel):
+    """Bounded context for one model call: never the whole transcript."""
+
+    plan_id: str
+    role: str
+    invocation_id: str
+    turn: int
+    system_prompt: str
+    summary: str = ""
+    recent_turns: list[Turn] = []
+    prompt: str
+    model: str | None = None
+
+
+class ModelReply(BaseModel):
+    reply: str
+    truncated: bool = False
+    provider: str
+    model: str
+    usage: TokenUsage = TokenUsage()
+
+
+class SummarizeInput(BaseModel):
+    role: str
+    previous_summary: str
+    turns: list[Turn]
+    max_tokens: int
+
+
+class SummaryResult(BaseModel):
+    summary: str
+    provider: str
+
+
+SessionInput.model_rebuild()

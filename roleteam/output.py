@@ -1,0 +1,55 @@
+"""Printing for the CLI: JSON for scripts, compact human text otherwise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False), flush=True)
+
+
+def artifact_text(artifact) -> str:
+    head = (f"{artifact.role} · {artifact.invocation_id} · {artifact.status}"
+            f" · turn {artifact.turn if artifact.turn is not None else '-'}"
+            f" · gen {artifact.generation} · {artifact.duration_ms} ms")
+    if artifact.status == "completed":
+        body = artifact.reply or ""
+        extra = f"\n[{artifact.provider}/{artifact.model}, {artifact.usage.total_tokens} tokens]"
+    elif artifact.status == "failed":
+        body, extra = f"error: {artifact.error}", ""
+    else:
+        body, extra = f"refused: {artifact.reason}", ""
+    return f"{head}\n{body}{extra}"
+
+
+def status_table(plan_id: str, states: dict) -> Table:
+    table = Table(title=f"plan {plan_id}")
+    for column in ("role", "status", "gen", "turns", "pending", "runs", "compliance", "last invocation"):
+        table.add_column(column)
+    for role, state in states.items():
+        if state is None:
+            table.add_row(role, "not started", "", "", "", "", "", "")
+        else:
+            table.add_row(role, state.status, str(state.generation), str(state.turns),
+                          str(state.pending), str(state.runs), state.compliance or "-",
+                          state.last_invocation_id or "-")
+    return table

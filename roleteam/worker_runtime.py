@@ -1,0 +1,16 @@
+"""Building a roleteam worker: the one place that knows what a worker registers."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import ALL_ACTIVITIES
+from roleteam.constants import TASK_QUEUE
+from workflows import RoleSession
+
+
+def build_worker(client: Client, task_queue: str = TASK_QUEUE, **kwargs) -> Worker:
+    """A worker serving RoleSession and its activities on `task_queue`."""
+    return Worker(client, task_queue=task_queue, workflows=[RoleSession],
+                  activities=ALL_ACTIVITIES, **kwargs)

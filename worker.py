@@ -1,0 +1,40 @@
+"""Run a roleteam worker: `python worker.py` (same as `roleteam worker`).
+
+Connects with Temporal's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS,
+API key; default localhost:7233) and serves the `roleteam` task queue until interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from roleteam.client import connect
+from roleteam.errors import RoleteamError
+from roleteam.exit import hard_exit
+from roleteam.worker_runtime import build_worker
+
+
+async def run_worker() -> None:
+    client = await connect()
+    worker = build_worker(client)
+    logging.getLogger("roleteam").info(
+        "worker serving task queue %r on %s", worker.task_queue, client.service_client.config.target_host)
+    await worker.run()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    code = 0
+    try:
+        asyncio.run(run_worker())
+    except KeyboardInterrupt:
+        pass
+    except RoleteamError as err:
+        print(f"error: {err}", flush=True)
+        code = 1
+    hard_exit(code)
+
+
+if __name__ == "__main__":
+    main()
