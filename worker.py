@@ -19,7 +19,8 @@ async def run_worker() -> None:
     client = await connect()
     worker = build_worker(client)
     logging.getLogger("roleteam").info(
-        "worker serving task queue %r on %s", worker.task_queue, client.service_client.config.target_host)
+        "worker serving task queue %r on %s", worker.task_queue, client.service_client.config.target_host
+    )
     await worker.run()
 
 

@@ -23,7 +23,11 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
     except RoleteamError as err:
         raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None
     return RoleBrief(
-        role=spec.id, title=spec.title, system_prompt=spec.system_prompt(),
-        allowed_modes=spec.execution_modes.allowed, model=spec.model,
-        policy_version=registry.version, policy_sha256=registry.sha256,
+        role=spec.id,
+        title=spec.title,
+        system_prompt=spec.system_prompt(),
+        allowed_modes=spec.execution_modes.allowed,
+        model=spec.model,
+        policy_version=registry.version,
+        policy_sha256=registry.sha256,
     )

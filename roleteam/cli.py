@@ -5,25 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from roleteam.constants import EXECUTION_MODES, session_workflow_id
+from roleteam.constants import EXECUTION_MODES
 from roleteam.errors import RoleteamError
 from roleteam.exit import hard_exit
 from roleteam.output import artifact_text, console, err_console, print_json, status_table
 
-app = typer.Typer(help="Durable AI role sessions on Temporal.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Durable AI role sessions on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 policy_app = typer.Typer(help="Check governed policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-AddressOpt = Annotated[Optional[str], typer.Option(
-    "--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")]
+AddressOpt = Annotated[
+    Optional[str], typer.Option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
+]
 
 
 def _team(address: str | None):
@@ -31,27 +35,36 @@ def _team(address: str | None):
 
     async def make() -> RoleTeam:
         return RoleTeam(await connect(address))
+
     return make()
 
 
 @app.command()
 def invoke(
-    plan: str, role: str, prompt: str,
-    invocation_id: Annotated[Optional[str], typer.Option("--id", help="Idempotency key (default: new uuid).")] = None,
+    plan: str,
+    role: str,
+    prompt: str,
+    invocation_id: Annotated[
+        Optional[str], typer.Option("--id", help="Idempotency key (default: new uuid).")
+    ] = None,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Queue by signal and return at once.")] = False,
     mode: Annotated[str, typer.Option(help=f"One of {', '.join(EXECUTION_MODES)}.")] = "persistent",
-    requested_by: Annotated[Optional[str], typer.Option("--by", help="Who asks (kept in the artifact).")] = None,
+    requested_by: Annotated[
+        Optional[str], typer.Option("--by", help="Who asks (kept in the artifact).")
+    ] = None,
     domain: Annotated[Optional[list[str]], typer.Option(help="Declared domain (repeatable).")] = None,
     file: Annotated[Optional[list[str]], typer.Option(help="File the work touches (repeatable).")] = None,
-    json_out: JsonOpt = False, address: AddressOpt = None,
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
 ) -> None:
     """Ask ROLE in PLAN to act on PROMPT; waits and prints the execution artifact."""
     from roleteam.client import RoleTeam
 
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
-    request = RoleTeam.request(prompt, invocation_id, mode=mode, requested_by=requested_by,
-                               domains=domain or [], files=file or [])
+    request = RoleTeam.request(
+        prompt, invocation_id, mode=mode, requested_by=requested_by, domains=domain or [], files=file or []
+    )
 
     async def go():
         team = await _team(address)
@@ -62,7 +75,8 @@ def invoke(
     result = asyncio.run(go())
     if no_wait:
         print_json({"invocation_id": result, "queued": True}) if json_out else console.print(
-            f"queued {result}")
+            f"queued {result}"
+        )
     elif json_out:
         print_json(result)
     else:
@@ -74,6 +88,7 @@ def invoke(
 @app.command()
 def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
     """Show every role's session in PLAN."""
+
     async def go():
         return await (await _team(address)).plan_status(plan)
 
@@ -123,15 +138,27 @@ ByOpt = Annotated[Optional[str], typer.Option("--by", help="Who decides.")]
 
 
 @app.command()
-def retire(plan: str, role: str, reason: ReasonOpt, by: ByOpt = None,
-           json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+def retire(
+    plan: str,
+    role: str,
+    reason: ReasonOpt,
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
+) -> None:
     """Retire ROLE in PLAN: history kept, new invocations refused until reopened."""
     _lifecycle("retire", plan, role, reason, by, json_out, address)
 
 
 @app.command()
-def reopen(plan: str, role: str, reason: ReasonOpt, by: ByOpt = None,
-           json_out: JsonOpt = False, address: AddressOpt = None) -> None:
+def reopen(
+    plan: str,
+    role: str,
+    reason: ReasonOpt,
+    by: ByOpt = None,
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
+) -> None:
     """Reopen a retired ROLE in PLAN with the same history, next generation."""
     _lifecycle("reopen", plan, role, reason, by, json_out, address)
 
@@ -159,8 +186,10 @@ def worker(address: AddressOpt = None) -> None:
 
     async def go():
         client = await connect(address)
-        err_console.print(f"worker serving task queue 'roleteam' on "
-                          f"{client.service_client.config.target_host}; Ctrl-C stops it")
+        err_console.print(
+            f"worker serving task queue 'roleteam' on "
+            f"{client.service_client.config.target_host}; Ctrl-C stops it"
+        )
         await build_worker(client).run()
 
     try:
@@ -171,7 +200,9 @@ def worker(address: AddressOpt = None) -> None:
 
 @app.command()
 def server(
-    db: Annotated[Path, typer.Option(help="SQLite file that keeps the server's state.")] = Path("~/.roleteam/temporal.db"),
+    db: Annotated[Path, typer.Option(help="SQLite file that keeps the server's state.")] = Path(
+        "~/.roleteam/temporal.db"
+    ),
     port: Annotated[int, typer.Option(help="gRPC port; the Web UI is on port+1000.")] = 7233,
     ip: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
@@ -180,8 +211,9 @@ def server(
 
     dev = DevServer(db_file=db.expanduser(), ip=ip, port=port, ui_port=port + 1000, log_level="warn")
     dev.start()
-    err_console.print(f"Temporal dev server on {dev.address}, Web UI {dev.ui_url}, "
-                      f"state in {dev.db_file}; Ctrl-C stops it")
+    err_console.print(
+        f"Temporal dev server on {dev.address}, Web UI {dev.ui_url}, state in {dev.db_file}; Ctrl-C stops it"
+    )
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         dev.process.wait()
@@ -195,7 +227,8 @@ def server(
 def demo(
     plan: Annotated[Optional[str], typer.Option(help="Plan id (default: a new demo-… id).")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep server and worker up for the Web UI.")] = False,
-    json_out: JsonOpt = False, address: AddressOpt = None,
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
 ) -> None:
     """Run a small team on a plan end to end (starts a dev server and worker if needed)."""
     from roleteam.demo import run_demo
@@ -205,7 +238,9 @@ def demo(
 
 @policy_app.command("check")
 def policy_check(
-    path: Annotated[Optional[Path], typer.Argument(help="Policy folder or skills.yaml (default: policies/).")] = None,
+    path: Annotated[
+        Optional[Path], typer.Argument(help="Policy folder or skills.yaml (default: policies/).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Validate the role registry and skill policy; print a summary table."""

@@ -91,16 +91,19 @@ class RoleTeam:
 
     def handle(self, plan_id: str, role: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(
-            session_workflow_id(validate_plan_id(plan_id), self.role_id(role)))
+            session_workflow_id(validate_plan_id(plan_id), self.role_id(role))
+        )
 
     def _start_input(self, plan_id: str, role: str) -> SessionInput:
-        return SessionInput(plan_id=validate_plan_id(plan_id), role=self.role_id(role),
-                            options=self.options or SessionOptions())
+        return SessionInput(
+            plan_id=validate_plan_id(plan_id),
+            role=self.role_id(role),
+            options=self.options or SessionOptions(),
+        )
 
     @staticmethod
     def request(prompt: str, invocation_id: str | None = None, **fields) -> InvokeInput:
-        request = InvokeInput(invocation_id=invocation_id or f"inv-{uuid.uuid4()}",
-                              prompt=prompt, **fields)
+        request = InvokeInput(invocation_id=invocation_id or f"inv-{uuid.uuid4()}", prompt=prompt, **fields)
         problems = request.problems()
         if problems:
             raise InvalidInputError("; ".join(problems))
@@ -110,13 +113,17 @@ class RoleTeam:
         """Run one invocation and wait for its artifact (update-with-start)."""
         start = self._start_input(plan_id, role)
         operation = WithStartWorkflowOperation(
-            WORKFLOW_TYPE, start, id=session_workflow_id(start.plan_id, start.role),
+            WORKFLOW_TYPE,
+            start,
+            id=session_workflow_id(start.plan_id, start.role),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         try:
             return await self.client.execute_update_with_start_workflow(
-                UPDATE_INVOKE_AND_WAIT, request, start_workflow_operation=operation,
+                UPDATE_INVOKE_AND_WAIT,
+                request,
+                start_workflow_operation=operation,
                 result_type=ExecutionArtifact,
             )
         except WorkflowUpdateFailedError as err:
@@ -126,8 +133,12 @@ class RoleTeam:
         """Queue one invocation without waiting (signal-with-start); returns its id."""
         start = self._start_input(plan_id, role)
         await self.client.start_workflow(
-            WORKFLOW_TYPE, start, id=session_workflow_id(start.plan_id, start.role),
-            task_queue=self.task_queue, start_signal=SIGNAL_INVOKE, start_signal_args=[request],
+            WORKFLOW_TYPE,
+            start,
+            id=session_workflow_id(start.plan_id, start.role),
+            task_queue=self.task_queue,
+            start_signal=SIGNAL_INVOKE,
+            start_signal_args=[request],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         return request.invocation_id
@@ -152,25 +163,28 @@ class RoleTeam:
     async def state(self, plan_id: str, role: str, timeout: float = 10.0) -> RoleState:
         try:
             return await self.handle(plan_id, role).query(
-                QUERY_STATE, result_type=RoleState, rpc_timeout=timedelta(seconds=timeout))
+                QUERY_STATE, result_type=RoleState, rpc_timeout=timedelta(seconds=timeout)
+            )
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None
 
     async def artifact(self, plan_id: str, role: str, invocation_id: str) -> ExecutionArtifact | None:
         try:
             return await self.handle(plan_id, role).query(
-                QUERY_ARTIFACT, ArtifactQuery(invocation_id=invocation_id),
-                result_type=ExecutionArtifact | None, rpc_timeout=timedelta(seconds=10))
+                QUERY_ARTIFACT,
+                ArtifactQuery(invocation_id=invocation_id),
+                result_type=ExecutionArtifact | None,
+                rpc_timeout=timedelta(seconds=10),
+            )
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None
 
     async def plan_status(self, plan_id: str) -> dict[str, RoleState | None]:
         """State of every registry role in the plan; None where the role never started."""
         roles = list(self.registry.roles)
-        results = await asyncio.gather(
-            *(self.state(plan_id, r) for r in roles), return_exceptions=True)
+        results = await asyncio.gather(*(self.state(plan_id, r) for r in roles), return_exceptions=True)
         status: dict[str, RoleState | None] = {}
-        for role, result in zip(roles, results):
+        for role, result in zip(roles, results, strict=True):
             if isinstance(result, SessionNotFoundError):
                 status[role] = None
             elif isinstance(result, BaseException):
@@ -188,10 +202,10 @@ def _root_message(err: BaseException) -> str:
 
 def _not_found(err: RPCError, plan_id: str, role: str) -> Exception:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return SessionNotFoundError(
-            f"no session for role {role!r} in plan {plan_id!r}; invoke it first")
+        return SessionNotFoundError(f"no session for role {role!r} in plan {plan_id!r}; invoke it first")
     if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
         return RoleteamError(
             f"role {role!r} in plan {plan_id!r} did not answer: is a worker running? "
-            "start one with 'roleteam worker'")
+            "start one with 'roleteam worker'"
+        )
     return RoleteamError(f"Temporal refused the request: {err.message}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
@@ -46,15 +46,16 @@ async def run_demo(plan_id: str | None, keep: bool, json_out: bool, address: str
 async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
     client = await connect(address)
     team = RoleTeam(client)
-    plan_id = plan_id or f"demo-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
+    plan_id = plan_id or f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     worker = build_worker(client)
     artifacts = []
     async with worker:
         _say(json_out, f"worker up; plan {plan_id}\n")
 
         async def step(role: str, prompt: str, invocation_id: str | None = None):
-            artifact = await team.invoke(plan_id, role, team.request(
-                prompt, invocation_id, requested_by="demo"))
+            artifact = await team.invoke(
+                plan_id, role, team.request(prompt, invocation_id, requested_by="demo")
+            )
             artifacts.append(artifact)
             _say(json_out, artifact_text(artifact) + "\n")
             return artifact
@@ -74,8 +75,9 @@ async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
         await step("release-manager", "Prepare release notes for step 1.")
 
         states = await team.plan_status(plan_id)
-        ui = f"http://localhost:8233/namespaces/default/workflows?query=" + quote(
-            f'WorkflowId STARTS_WITH "role:{plan_id}:"')
+        ui = "http://localhost:8233/namespaces/default/workflows?query=" + quote(
+            f'WorkflowId STARTS_WITH "role:{plan_id}:"'
+        )
         if json_out:
             print_json({"plan_id": plan_id, "artifacts": artifacts, "roles": states, "ui": ui})
         else:

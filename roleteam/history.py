@@ -64,8 +64,12 @@ async def _read_run(
                     continue
                 [call] = await client.data_converter.decode(attrs.input.payloads, [ModelCallInput])
                 scheduled[event.event_id] = TranscriptTurn(
-                    turn=call.turn, invocation_id=call.invocation_id, run_id=current_run,
-                    status="running", prompt=call.prompt)
+                    turn=call.turn,
+                    invocation_id=call.invocation_id,
+                    run_id=current_run,
+                    status="running",
+                    prompt=call.prompt,
+                )
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 attrs = event.activity_task_completed_event_attributes
                 turn = scheduled.get(attrs.scheduled_event_id)
@@ -90,4 +94,3 @@ def _fail(scheduled: dict[int, TranscriptTurn], event_id: int, message: str) -> 
     turn = scheduled.get(event_id)
     if turn:
         turn.status, turn.error = "failed", message
-

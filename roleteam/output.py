@@ -28,9 +28,11 @@ def print_json(value: Any) -> None:
 
 
 def artifact_text(artifact) -> str:
-    head = (f"{artifact.role} · {artifact.invocation_id} · {artifact.status}"
-            f" · turn {artifact.turn if artifact.turn is not None else '-'}"
-            f" · gen {artifact.generation} · {artifact.duration_ms} ms")
+    head = (
+        f"{artifact.role} · {artifact.invocation_id} · {artifact.status}"
+        f" · turn {artifact.turn if artifact.turn is not None else '-'}"
+        f" · gen {artifact.generation} · {artifact.duration_ms} ms"
+    )
     if artifact.status == "completed":
         body = artifact.reply or ""
         extra = f"\n[{artifact.provider}/{artifact.model}, {artifact.usage.total_tokens} tokens]"
@@ -49,7 +51,14 @@ def status_table(plan_id: str, states: dict) -> Table:
         if state is None:
             table.add_row(role, "not started", "", "", "", "", "", "")
         else:
-            table.add_row(role, state.status, str(state.generation), str(state.turns),
-                          str(state.pending), str(state.runs), state.compliance or "-",
-                          state.last_invocation_id or "-")
+            table.add_row(
+                role,
+                state.status,
+                str(state.generation),
+                str(state.turns),
+                str(state.pending),
+                str(state.runs),
+                state.compliance or "-",
+                state.last_invocation_id or "-",
+            )
     return table

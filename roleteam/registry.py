@@ -60,8 +60,11 @@ class RoleSpec(_Strict):
 
     def system_prompt(self) -> str:
         """The role's standing instructions, sent first on every model call."""
-        lines = [f"You are the {self.title} ({self.id}) of a persistent AI role team.",
-                 f"Mission: {self.mission}", "Responsibilities:"]
+        lines = [
+            f"You are the {self.title} ({self.id}) of a persistent AI role team.",
+            f"Mission: {self.mission}",
+            "Responsibilities:",
+        ]
         lines += [f"- {item}" for item in self.responsibilities]
         if self.reports_to:
             lines.append(f"You report to the {self.reports_to} role.")
@@ -131,8 +134,10 @@ def load_role_registry(path: Path | None = None) -> RoleRegistry:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise PolicyError(f"{path}: cannot read role registry ({err.strerror}); "
-                          f"set {POLICY_DIR_ENV} to the folder holding roles.yaml") from err
+        raise PolicyError(
+            f"{path}: cannot read role registry ({err.strerror}); "
+            f"set {POLICY_DIR_ENV} to the folder holding roles.yaml"
+        ) from err
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as err:

@@ -12,5 +12,4 @@ from workflows import RoleSession
 
 def build_worker(client: Client, task_queue: str = TASK_QUEUE, **kwargs) -> Worker:
     """A worker serving RoleSession and its activities on `task_queue`."""
-    return Worker(client, task_queue=task_queue, workflows=[RoleSession],
-                  activities=ALL_ACTIVITIES, **kwargs)
+    return Worker(client, task_queue=task_queue, workflows=[RoleSession], activities=ALL_ACTIVITIES, **kwargs)

@@ -44,4 +44,4 @@ def fallback_summary(previous: str, folded: list[Turn], max_tokens: int) -> str:
 def clip_tail(text: str, max_tokens: int) -> str:
     """Keep the newest part of a text within a token cap."""
     max_chars = max_tokens * 4
-    return text if len(text) <= max_chars else "…" + text[-(max_chars - 1):]
+    return text if len(text) <= max_chars else "…" + text[-(max_chars - 1) :]

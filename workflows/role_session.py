@@ -47,6 +47,7 @@ class RoleSession:
             a.invocation_id: a for a in self._state.recent_artifacts
         }
         self._turns_this_run = 0
+        self._running: str | None = None  # id of the invocation being run right now
         self._budget = input.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = input.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
 
@@ -61,11 +62,17 @@ class RoleSession:
             if self._rollover_due() and workflow.all_handlers_finished():
                 self._continue_as_new()
             await workflow.wait_condition(
-                lambda: bool(self._state.pending)
-                or (self._rollover_due() and workflow.all_handlers_finished())
+                lambda: (
+                    bool(self._state.pending) or (self._rollover_due() and workflow.all_handlers_finished())
+                )
             )
             if self._state.pending:
-                await self._run_invocation(self._state.pending.pop(0))
+                request = self._state.pending.pop(0)
+                self._running = request.invocation_id
+                try:
+                    await self._run_invocation(request)
+                finally:
+                    self._running = None
 
     def _check_start_input(self, input: SessionInput) -> None:
         problems = input.options.problems()
@@ -94,12 +101,17 @@ class RoleSession:
         state.recent_artifacts = self._artifacts_to_carry()
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
-            self._turns_this_run, workflow.info().get_current_history_length(),
+            self._turns_this_run,
+            workflow.info().get_current_history_length(),
         )
-        workflow.continue_as_new(SessionInput(
-            plan_id=self._input.plan_id, role=self._input.role,
-            options=self._input.options, carried=state,
-        ))
+        workflow.continue_as_new(
+            SessionInput(
+                plan_id=self._input.plan_id,
+                role=self._input.role,
+                options=self._input.options,
+                carried=state,
+            )
+        )
 
     def _artifacts_to_carry(self) -> list[ExecutionArtifact]:
         carried: list[ExecutionArtifact] = []
@@ -119,63 +131,107 @@ class RoleSession:
         if self._state.status == "retired":
             last = self._state.lifecycle[-1] if self._state.lifecycle else None
             why = f" ({last.reason!r}, {last.at.isoformat()})" if last else ""
-            self._record(self._artifact(request, started, "refused", reason=(
-                f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"
-            )))
+            self._record(
+                self._artifact(
+                    request,
+                    started,
+                    "refused",
+                    reason=(f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"),
+                )
+            )
             return
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
-                RoleBriefInput(plan_id=self._input.plan_id, role=self._input.role,
-                               invocation_id=request.invocation_id, prompt=request.prompt,
-                               domains=request.domains, files=request.files),
+                RoleBriefInput(
+                    plan_id=self._input.plan_id,
+                    role=self._input.role,
+                    invocation_id=request.invocation_id,
+                    prompt=request.prompt,
+                    domains=request.domains,
+                    files=request.files,
+                ),
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
             )
         except ActivityError as err:
-            self._record(self._artifact(request, started, "refused",
-                                        reason=f"role policy could not be loaded: {_cause(err)}"))
+            self._record(
+                self._artifact(
+                    request, started, "refused", reason=f"role policy could not be loaded: {_cause(err)}"
+                )
+            )
             return
         self._state.compliance = brief.compliance
         if request.mode not in brief.allowed_modes:
-            self._record(self._artifact(request, started, "refused", skills=brief.skills, reason=(
-                f"mode {request.mode!r} is not allowed for role {brief.role!r}; "
-                f"allowed: {', '.join(brief.allowed_modes)}"
-            )))
+            self._record(
+                self._artifact(
+                    request,
+                    started,
+                    "refused",
+                    skills=brief.skills,
+                    reason=(
+                        f"mode {request.mode!r} is not allowed for role {brief.role!r}; "
+                        f"allowed: {', '.join(brief.allowed_modes)}"
+                    ),
+                )
+            )
             return
 
         self._state.turns += 1
         turn = self._state.turns
         self._turns_this_run += 1
-        used = ContextUsed(prior_turns=len(self._state.recent_turns),
-                           summary_chars=len(self._state.summary),
-                           summarized_turns=self._state.summarized_turns,
-                           context_tokens=context_tokens(self._state.summary, self._state.recent_turns))
+        used = ContextUsed(
+            prior_turns=len(self._state.recent_turns),
+            summary_chars=len(self._state.summary),
+            summarized_turns=self._state.summarized_turns,
+            context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
+        )
         options = self._input.options
         try:
             reply = await workflow.execute_activity(
                 c.ACTIVITY_CALL_MODEL,
-                ModelCallInput(plan_id=self._input.plan_id, role=self._input.role,
-                               invocation_id=request.invocation_id, turn=turn,
-                               system_prompt=brief.system_prompt, summary=self._state.summary,
-                               recent_turns=self._state.recent_turns, prompt=request.prompt,
-                               model=brief.model),
+                ModelCallInput(
+                    plan_id=self._input.plan_id,
+                    role=self._input.role,
+                    invocation_id=request.invocation_id,
+                    turn=turn,
+                    system_prompt=brief.system_prompt,
+                    summary=self._state.summary,
+                    recent_turns=self._state.recent_turns,
+                    prompt=request.prompt,
+                    model=brief.model,
+                ),
                 result_type=ModelReply,
                 start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
                 heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
-                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
-                                         maximum_interval=timedelta(seconds=60),
-                                         maximum_attempts=options.model_max_attempts),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_interval=timedelta(seconds=60),
+                    maximum_attempts=options.model_max_attempts,
+                ),
             )
         except ActivityError as err:
-            self._record(self._artifact(request, started, "failed", turn=turn, context=used,
-                                        skills=brief.skills, error=_cause(err)))
+            self._record(
+                self._artifact(
+                    request,
+                    started,
+                    "failed",
+                    turn=turn,
+                    context=used,
+                    skills=brief.skills,
+                    error=_cause(err),
+                )
+            )
             return
-        self._state.recent_turns.append(Turn(turn=turn, invocation_id=request.invocation_id,
-                                             prompt=request.prompt, reply=reply.reply))
-        self._record(self._artifact(request, started, "completed", turn=turn, context=used,
-                                    skills=brief.skills, reply=reply))
+        self._state.recent_turns.append(
+            Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
+        )
+        self._record(
+            self._artifact(
+                request, started, "completed", turn=turn, context=used, skills=brief.skills, reply=reply
+            )
+        )
         await self._compact()
 
     async def _compact(self) -> None:
@@ -187,8 +243,12 @@ class RoleSession:
         try:
             result = await workflow.execute_activity(
                 c.ACTIVITY_SUMMARIZE_TURNS,
-                SummarizeInput(role=self._input.role, previous_summary=self._state.summary,
-                               turns=folded, max_tokens=max_tokens),
+                SummarizeInput(
+                    role=self._input.role,
+                    previous_summary=self._state.summary,
+                    turns=folded,
+                    max_tokens=max_tokens,
+                ),
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
@@ -201,25 +261,48 @@ class RoleSession:
         self._state.summarized_turns += count
         self._state.recent_turns = self._state.recent_turns[count:]
 
-    def _artifact(self, request: InvokeInput, started, status, *, turn=None, reason=None,
-                  error=None, reply: ModelReply | None = None, context=None,
-                  skills=None) -> ExecutionArtifact:
+    def _artifact(
+        self,
+        request: InvokeInput,
+        started,
+        status,
+        *,
+        turn=None,
+        reason=None,
+        error=None,
+        reply: ModelReply | None = None,
+        context=None,
+        skills=None,
+    ) -> ExecutionArtifact:
         finished = workflow.now()
         info = workflow.info()
         prompt = request.prompt
         if len(prompt.encode()) > c.MAX_PROMPT_BYTES:
             prompt = prompt.encode()[: c.MAX_PROMPT_BYTES].decode(errors="ignore")
         return ExecutionArtifact(
-            plan_id=self._input.plan_id, role=self._input.role, workflow_id=info.workflow_id,
-            run_id=info.run_id, invocation_id=request.invocation_id,
-            generation=self._state.generation, turn=turn, status=status, mode=request.mode,
-            requested_by=request.requested_by, prompt=prompt,
-            reply=reply.reply if reply else None, reply_truncated=bool(reply and reply.truncated),
-            error=error[: c.MAX_ERROR_CHARS] if error else None, reason=reason,
-            provider=reply.provider if reply else None, model=reply.model if reply else None,
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            invocation_id=request.invocation_id,
+            generation=self._state.generation,
+            turn=turn,
+            status=status,
+            mode=request.mode,
+            requested_by=request.requested_by,
+            prompt=prompt,
+            reply=reply.reply if reply else None,
+            reply_truncated=bool(reply and reply.truncated),
+            error=error[: c.MAX_ERROR_CHARS] if error else None,
+            reason=reason,
+            provider=reply.provider if reply else None,
+            model=reply.model if reply else None,
             usage=reply.usage if reply else TokenUsage(),
-            context=context or ContextUsed(), skills=skills, started_at=started,
-            finished_at=finished, duration_ms=int((finished - started).total_seconds() * 1000),
+            context=context or ContextUsed(),
+            skills=skills,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
         )
 
     def _record(self, artifact: ExecutionArtifact) -> None:
@@ -237,8 +320,11 @@ class RoleSession:
     # --- message handlers ------------------------------------------------------------------
 
     def _known(self, invocation_id: str) -> bool:
-        return invocation_id in self._state.seen or any(
-            p.invocation_id == invocation_id for p in self._state.pending)
+        return (
+            invocation_id in self._state.seen
+            or invocation_id == self._running
+            or any(p.invocation_id == invocation_id for p in self._state.pending)
+        )
 
     def _queue_problem(self, request: InvokeInput) -> str | None:
         pending = self._state.pending
@@ -269,14 +355,15 @@ class RoleSession:
         if not self._known(request.invocation_id):
             self._state.pending.append(request)
         await workflow.wait_condition(
-            lambda: request.invocation_id in self._artifacts
-            or request.invocation_id in self._state.seen
+            lambda: request.invocation_id in self._artifacts or request.invocation_id in self._state.seen
         )
         if request.invocation_id not in self._artifacts:
             raise ApplicationError(
                 f"invocation {request.invocation_id!r} ran in an earlier run of this session "
                 f"(status {self._state.seen[request.invocation_id]}); read it with "
-                "'roleteam history'", type="ArtifactNotRetained")
+                "'roleteam history'",
+                type="ArtifactNotRetained",
+            )
         return self._artifacts[request.invocation_id]
 
     @invoke_and_wait.validator
@@ -306,10 +393,15 @@ class RoleSession:
         if action == "reopen":
             self._state.generation += 1
         reason = request.reason.strip()[: c.MAX_REASON_CHARS] or "(no reason given)"
-        self._state.lifecycle.append(LifecycleEvent(
-            action=action, reason=reason, requested_by=request.requested_by,
-            at=workflow.now(), generation=self._state.generation,
-        ))
+        self._state.lifecycle.append(
+            LifecycleEvent(
+                action=action,
+                reason=reason,
+                requested_by=request.requested_by,
+                at=workflow.now(),
+                generation=self._state.generation,
+            )
+        )
         del self._state.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
 
     @workflow.query(name=c.QUERY_STATE)
@@ -317,14 +409,22 @@ class RoleSession:
         info = workflow.info()
         s = self._state
         return RoleState(
-            plan_id=self._input.plan_id, role=self._input.role, status=s.status,
-            generation=s.generation, turns=s.turns, pending=len(s.pending),
-            last_invocation_id=s.last_invocation_id, run_id=info.run_id, runs=s.runs,
-            summarized_turns=s.summarized_turns, recent_turns=len(s.recent_turns),
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            status=s.status,
+            generation=s.generation,
+            turns=s.turns,
+            pending=len(s.pending),
+            last_invocation_id=s.last_invocation_id,
+            run_id=info.run_id,
+            runs=s.runs,
+            summarized_turns=s.summarized_turns,
+            recent_turns=len(s.recent_turns),
             context_tokens=context_tokens(s.summary, s.recent_turns),
             history_events=info.get_current_history_length(),
             history_bytes=info.get_current_history_size(),
-            compliance=s.compliance, lifecycle=s.lifecycle,
+            compliance=s.compliance,
+            lifecycle=s.lifecycle,
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)

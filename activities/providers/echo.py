@@ -20,15 +20,18 @@ def echo_reply(call: ModelCallInput, messages: list[dict[str, str]]) -> tuple[st
     )
     prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
     completion = estimate_tokens(reply)
-    return reply, TokenUsage(prompt_tokens=prompt_tokens, completion_tokens=completion,
-                             total_tokens=prompt_tokens + completion)
+    return reply, TokenUsage(
+        prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion
+    )
 
 
 def echo_summary(request: SummarizeInput) -> str:
     lines = [request.previous_summary] if request.previous_summary else []
     for turn in request.turns:
-        lines.append(f"- turn {turn.turn} ({turn.invocation_id}): asked {_gist(turn.prompt)}; "
-                     f"replied {_gist(turn.reply)}")
+        lines.append(
+            f"- turn {turn.turn} ({turn.invocation_id}): asked {_gist(turn.prompt)}; "
+            f"replied {_gist(turn.reply)}"
+        )
     return "\n".join(lines)
 
 

