@@ -15,11 +15,12 @@ from roleteam.exit import hard_exit
 from roleteam.worker_runtime import build_worker
 
 
-async def run_worker() -> None:
-    client = await connect()
+async def run_worker(address: str | None = None) -> None:
+    client = await connect(address)
     worker = build_worker(client)
     logging.getLogger("roleteam").info(
-        "worker serving task queue %r on %s", worker.task_queue, client.service_client.config.target_host
+        "worker serving task queue %r on %s; Ctrl-C stops it",
+        worker.task_queue, client.service_client.config.target_host,
     )
     await worker.run()
 

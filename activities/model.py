@@ -46,9 +46,11 @@ def _bounded(text: str, **fields) -> ModelReply:
 
 
 @contextlib.asynccontextmanager
-async def _heartbeating(every: float = 5.0):
+async def _heartbeating():
     """Heartbeat while a long call is in flight, so a dead worker is noticed within the
     heartbeat timeout rather than the whole start-to-close timeout."""
+    timeout = activity.info().heartbeat_timeout
+    every = min(5.0, timeout.total_seconds() / 3) if timeout else 5.0
 
     async def beat() -> None:
         while True:

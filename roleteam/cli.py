@@ -178,22 +178,12 @@ def roles(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def worker(address: AddressOpt = None) -> None:
-    """Run a worker on the `roleteam` task queue until interrupted."""
-    from roleteam.client import connect
-    from roleteam.worker_runtime import build_worker
+    """Run a worker on the `roleteam` task queue until interrupted (same as `python worker.py`)."""
+    from worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    async def go():
-        client = await connect(address)
-        err_console.print(
-            f"worker serving task queue 'roleteam' on "
-            f"{client.service_client.config.target_host}; Ctrl-C stops it"
-        )
-        await build_worker(client).run()
-
     try:
-        asyncio.run(go())
+        asyncio.run(run_worker(address))
     except KeyboardInterrupt:
         pass
 

@@ -7,8 +7,9 @@ Temporal, so a bad request fails here with a clear message instead of inside a w
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio.client import (
@@ -51,6 +52,12 @@ from roleteam.models import (
 from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
 
 DEFAULT_ADDRESS = "localhost:7233"
+TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
+
+
+def configured_task_queue() -> str:
+    """The task queue to use: `$ROLETEAM_TASK_QUEUE`, else the contract's `roleteam`."""
+    return os.environ.get(TASK_QUEUE_ENV) or TASK_QUEUE
 
 
 async def connect(address: str | None = None, namespace: str | None = None) -> Client:
@@ -79,7 +86,7 @@ class RoleTeam:
     """Operations on the role sessions of plans, over one Temporal client."""
 
     client: Client
-    task_queue: str = TASK_QUEUE
+    task_queue: str = field(default_factory=configured_task_queue)
     registry: RoleRegistry | None = None
     options: SessionOptions | None = None
 

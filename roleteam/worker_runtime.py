@@ -6,10 +6,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
-from roleteam.constants import TASK_QUEUE
+from roleteam.client import configured_task_queue
 from workflows import RoleSession
 
 
-def build_worker(client: Client, task_queue: str = TASK_QUEUE, **kwargs) -> Worker:
-    """A worker serving RoleSession and its activities on `task_queue`."""
-    return Worker(client, task_queue=task_queue, workflows=[RoleSession], activities=ALL_ACTIVITIES, **kwargs)
+def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Worker:
+    """A worker serving RoleSession and its activities on `task_queue` (default: configured)."""
+    return Worker(client, task_queue=task_queue or configured_task_queue(), workflows=[RoleSession], activities=ALL_ACTIVITIES, **kwargs)
