@@ -20,7 +20,8 @@ async def run_worker(address: str | None = None) -> None:
     worker = build_worker(client)
     logging.getLogger("roleteam").info(
         "worker serving task queue %r on %s; Ctrl-C stops it",
-        worker.task_queue, client.service_client.config.target_host,
+        worker.task_queue,
+        client.service_client.config.target_host,
     )
     await worker.run()
 

@@ -12,4 +12,10 @@ from workflows import RoleSession
 
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Worker:
     """A worker serving RoleSession and its activities on `task_queue` (default: configured)."""
-    return Worker(client, task_queue=task_queue or configured_task_queue(), workflows=[RoleSession], activities=ALL_ACTIVITIES, **kwargs)
+    return Worker(
+        client,
+        task_queue=task_queue or configured_task_queue(),
+        workflows=[RoleSession],
+        activities=ALL_ACTIVITIES,
+        **kwargs,
+    )

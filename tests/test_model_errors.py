@@ -11,7 +11,9 @@ async def ask(team, plan_id, prompt, invocation_id=None):
     return await team.invoke(plan_id, "developer", team.request(prompt, invocation_id))
 
 
-async def test_client_error_fails_the_invocation_and_the_role_stays_usable(team, worker, plan_id, fake_openai):
+async def test_client_error_fails_the_invocation_and_the_role_stays_usable(
+    team, worker, plan_id, fake_openai
+):
     fake_openai.script = [Scripted(status=400, body={"error": {"message": "context too long"}})]
     failed = await ask(team, plan_id, "first")
     after = await ask(team, plan_id, "second")
@@ -59,9 +61,19 @@ async def test_missing_api_key_fails_with_a_clear_message(team, worker, plan_id,
 
 
 async def test_oversized_reply_is_capped(team, worker, plan_id, fake_openai):
-    huge = {"id": "x", "object": "chat.completion", "created": 0, "model": "fake-model",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "z" * 3_000_000}}]}
+    huge = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "fake-model",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "z" * 3_000_000},
+            }
+        ],
+    }
     fake_openai.script = [Scripted(body=huge)]
     artifact = await ask(team, plan_id, "write a novel")
     assert artifact.status == "completed" and artifact.reply_truncated

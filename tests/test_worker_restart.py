@@ -19,13 +19,22 @@ async def test_worker_killed_mid_invocation_is_replaced(client, team, task_queue
     from roleteam.worker_runtime import build_worker
 
     fake_openai.script = [Scripted(delay=120)]  # the first call hangs until its worker dies
-    env = {**os.environ, "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-           "ROLETEAM_TASK_QUEUE": task_queue}
-    doomed = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "ROLETEAM_TASK_QUEUE": task_queue,
+    }
+    doomed = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        await team.send(plan_id, "developer", InvokeInput(invocation_id="inv-crash",
-                                                          prompt="survive a crash"))
+        await team.send(
+            plan_id, "developer", InvokeInput(invocation_id="inv-crash", prompt="survive a crash")
+        )
         arrived = await asyncio.to_thread(fake_openai.request_arrived.wait, 60)
         assert arrived, "the first worker never called the model"
     finally:
@@ -33,8 +42,9 @@ async def test_worker_killed_mid_invocation_is_replaced(client, team, task_queue
         doomed.wait()
 
     async with build_worker(client, task_queue):
-        artifact = await team.invoke(plan_id, "developer",
-                                     InvokeInput(invocation_id="inv-crash", prompt="survive a crash"))
+        artifact = await team.invoke(
+            plan_id, "developer", InvokeInput(invocation_id="inv-crash", prompt="survive a crash")
+        )
         state = await team.state(plan_id, "developer")
 
     assert artifact.status == "completed" and artifact.turn == 1
