@@ -1,7 +1,8 @@
-"""Activity `load_role_brief`: read the role's policy fresh for every invocation.
+"""Activity `load_role_brief`: read the role's policy and skills fresh for every invocation.
 
-Reading here, not in the workflow, is what lets a policy edit take effect at the next
-invocation without a restart, while each run's history records exactly what was used.
+Reading here, not in the workflow, is what lets a policy or SKILL.md edit take effect at the next
+invocation without a restart, while each run's history records exactly what was used (the
+skills' sha256 in the evidence), so a running workflow never turns non-deterministic.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF
 from roleteam.errors import RoleteamError
 from roleteam.models import RoleBrief, RoleBriefInput
 from roleteam.registry import load_role_registry
+from roleteam.skills import SkillRequest, load_skill_policy, resolve_skills, skill_roots
 
 
 @activity.defn(name=ACTIVITY_LOAD_ROLE_BRIEF)
@@ -20,14 +22,29 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
     try:
         registry = load_role_registry()
         spec = registry.resolve(request.role)
+        policy = load_skill_policy(registry=registry)
     except RoleteamError as err:
         raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None
+    resolved = resolve_skills(
+        policy,
+        spec.id,
+        SkillRequest(
+            prompt=request.prompt, domains=request.domains, files=request.files, plan_id=request.plan_id
+        ),
+        skill_roots(),
+    )
+    system_prompt = spec.system_prompt()
+    if resolved.prompt_section:
+        system_prompt += "\n\n" + resolved.prompt_section
     return RoleBrief(
         role=spec.id,
         title=spec.title,
-        system_prompt=spec.system_prompt(),
+        system_prompt=system_prompt,
         allowed_modes=spec.execution_modes.allowed,
         model=spec.model,
         policy_version=registry.version,
         policy_sha256=registry.sha256,
+        skill_policy_version=policy.version,
+        skill_policy_sha256=policy.sha256,
+        skills=resolved.evidence,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +14,14 @@ import typer
 from roleteam.constants import EXECUTION_MODES
 from roleteam.errors import RoleteamError
 from roleteam.exit import hard_exit
-from roleteam.output import artifact_text, console, err_console, print_json, status_table
+from roleteam.output import (
+    artifact_text,
+    console,
+    err_console,
+    print_error,
+    print_json,
+    status_table,
+)
 
 app = typer.Typer(
     help="Durable AI role sessions on Temporal.",
@@ -28,6 +36,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 AddressOpt = Annotated[
     Optional[str], typer.Option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
 ]
+
+
+def _check(plan: str, role: str | None = None) -> None:
+    """Validate names before connecting, so a typo is reported even with no server up."""
+    from roleteam.registry import load_role_registry, validate_plan_id
+
+    validate_plan_id(plan)
+    if role is not None:
+        load_role_registry().resolve(role)
 
 
 def _team(address: str | None):
@@ -57,11 +74,14 @@ def invoke(
     json_out: JsonOpt = False,
     address: AddressOpt = None,
 ) -> None:
-    """Ask ROLE in PLAN to act on PROMPT; waits and prints the execution artifact."""
+    """Ask ROLE in PLAN to act on PROMPT ('-' reads it from stdin); waits and prints the artifact."""
+    if prompt == "-":
+        prompt = sys.stdin.read()
     from roleteam.client import RoleTeam
 
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
+    _check(plan, role)
     request = RoleTeam.request(
         prompt, invocation_id, mode=mode, requested_by=requested_by, domains=domain or [], files=file or []
     )
@@ -88,6 +108,7 @@ def invoke(
 @app.command()
 def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
     """Show every role's session in PLAN."""
+    _check(plan)
 
     async def go():
         return await (await _team(address)).plan_status(plan)
@@ -103,6 +124,8 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
 def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
     """Print ROLE's full verbatim transcript in PLAN, across all runs."""
     from roleteam.history import read_transcript
+
+    _check(plan, role)
 
     async def go():
         team = await _team(address)
@@ -121,6 +144,8 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
 
 
 def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, address) -> None:
+    _check(plan, role)
+
     async def go():
         team = await _team(address)
         await getattr(team, action)(plan, role, reason, by)
@@ -247,12 +272,12 @@ def main() -> None:
     except SystemExit as exit_:  # typer's own exit: usage errors (2), typer.Exit(n)
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except RoleteamError as err:
-        err_console.print(f"error: {err}", markup=False)
+        print_error(str(err))
         code = 1
     except KeyboardInterrupt:
         code = 130
     except Exception as err:  # an unexpected failure still reaches the user as one line
-        err_console.print(f"error: {type(err).__name__}: {err}", markup=False)
+        print_error(f"{type(err).__name__}: {err}")
         code = 1
     hard_exit(code)
 

@@ -7,7 +7,7 @@ Models only ever gain optional fields: running workflows and automation depend o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -19,6 +19,7 @@ from roleteam.constants import (
     MAX_REQUESTED_BY_CHARS,
     MIN_CONTEXT_TOKEN_BUDGET,
 )
+from roleteam.skills.resolve import SkillEvidence
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 SessionStatus = Literal["active", "retired"]
@@ -163,7 +164,7 @@ class ExecutionArtifact(BaseModel):
     model: str | None = None
     usage: TokenUsage = TokenUsage()
     context: ContextUsed = ContextUsed()
-    skills: dict[str, Any] | None = None
+    skills: SkillEvidence | None = None
     started_at: datetime
     finished_at: datetime
     duration_ms: int
@@ -239,8 +240,13 @@ class RoleBrief(BaseModel):
     model: str | None = None
     policy_version: str
     policy_sha256: str
-    skills: dict[str, Any] | None = None
-    compliance: str | None = None
+    skill_policy_version: str | None = None
+    skill_policy_sha256: str | None = None
+    skills: SkillEvidence | None = None
+
+    @property
+    def compliance(self) -> str | None:
+        return self.skills.compliance if self.skills else None
 
 
 class ModelCallInput(BaseModel):

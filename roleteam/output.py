@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+# Piped output keeps whole lines (and wide tables) so scripts and logs can read them.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str) -> None:
+    """One line on stderr, never wrapped: what went wrong and how to fix it."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
 
 
 def to_jsonable(value: Any) -> Any:
