@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
 from roleteam.errors import RoleteamError
@@ -71,6 +72,7 @@ def invoke(
     ] = None,
     domain: Annotated[Optional[list[str]], typer.Option(help="Declared domain (repeatable).")] = None,
     file: Annotated[Optional[list[str]], typer.Option(help="File the work touches (repeatable).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the artifact.")] = 900.0,
     json_out: JsonOpt = False,
     address: AddressOpt = None,
 ) -> None:
@@ -88,9 +90,25 @@ def invoke(
 
     async def go():
         team = await _team(address)
+        idle = not await team.worker_polling()
+        if idle:
+            err_console.print(
+                f"warning: no worker polls task queue {team.task_queue!r}; the "
+                "invocation runs when one starts ('roleteam worker')"
+            )
+        if no_wait or idle:
+            # An update no worker has accepted yet is not durable; the signal is.
+            await team.send(plan, role, request)
         if no_wait:
-            return await team.send(plan, role, request)
-        return await team.invoke(plan, role, request)
+            return request.invocation_id
+        try:
+            return await asyncio.wait_for(team.invoke(plan, role, request), timeout)
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise RoleteamError(
+                f"no result within {timeout:.0f}s for invocation {request.invocation_id!r}; is a "
+                "worker running? Run the same command with --id "
+                f"{request.invocation_id} to wait again (it never runs twice)"
+            ) from None
 
     result = asyncio.run(go())
     if no_wait:

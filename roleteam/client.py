@@ -12,6 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -115,6 +118,17 @@ class RoleTeam:
         if problems:
             raise InvalidInputError("; ".join(problems))
         return request
+
+    async def worker_polling(self) -> bool:
+        """Whether any worker polls this task queue right now (invocations wait for one)."""
+        response = await self.client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=self.client.namespace,
+                task_queue=TaskQueue(name=self.task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+        return bool(response.pollers)
 
     async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
         """Run one invocation and wait for its artifact (update-with-start)."""

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 # Piped output keeps whole lines (and wide tables) so scripts and logs can read them.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, markup=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:

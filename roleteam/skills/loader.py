@@ -91,8 +91,9 @@ def skill_roots(workspace: Path | None = None, override: list[Path] | None = Non
     return roots
 
 
-def read_skill(name: str, roots: list[Path],
-               max_bytes: int = MAX_SKILL_BYTES) -> SkillDocument | SkillProblem:
+def read_skill(
+    name: str, roots: list[Path], max_bytes: int = MAX_SKILL_BYTES
+) -> SkillDocument | SkillProblem:
     """Find `name` in the first root that has a folder for it, and read it safely.
 
     The first root holding `<name>` wins even when its SKILL.md is broken: falling through to
@@ -108,8 +109,11 @@ def read_skill(name: str, roots: list[Path],
         a bad skill file.
     """
     if not is_valid_skill_name(name):
-        return SkillProblem(name, f"refused: invalid skill name {name!r}; names are 1-64 "
-                                  "lower-case letters, digits or '-' starting with a letter or digit")
+        return SkillProblem(
+            name,
+            f"refused: invalid skill name {name!r}; names are 1-64 "
+            "lower-case letters, digits or '-' starting with a letter or digit",
+        )
     searched: list[str] = []
     for root in roots:
         searched.append(str(root))
@@ -121,8 +125,11 @@ def read_skill(name: str, roots: list[Path],
         if not root_resolved.is_dir() or not os.path.lexists(folder):
             continue
         return _read_from(name, root_resolved, folder, max_bytes)
-    return SkillProblem(name, f"not found: no '{name}/{SKILL_FILE_NAME}' in any skill root "
-                              f"(searched: {', '.join(searched) or 'no roots'})")
+    return SkillProblem(
+        name,
+        f"not found: no '{name}/{SKILL_FILE_NAME}' in any skill root "
+        f"(searched: {', '.join(searched) or 'no roots'})",
+    )
 
 
 def _read_from(name: str, root: Path, folder: Path, max_bytes: int) -> SkillDocument | SkillProblem:
@@ -132,8 +139,11 @@ def _read_from(name: str, root: Path, folder: Path, max_bytes: int) -> SkillDocu
     except (OSError, RuntimeError) as err:  # RuntimeError: symlink loop on Python 3.11
         return SkillProblem(name, f"unreadable: cannot resolve {file} ({err})")
     if not target.is_relative_to(root):
-        return SkillProblem(name, f"refused: {file} resolves to {target}, outside the skill root "
-                                  f"{root}; symlinks may not leave the root")
+        return SkillProblem(
+            name,
+            f"refused: {file} resolves to {target}, outside the skill root "
+            f"{root}; symlinks may not leave the root",
+        )
     try:
         raw = _read_capped(target, max_bytes)
     except _Refused as refused:
@@ -141,14 +151,20 @@ def _read_from(name: str, root: Path, folder: Path, max_bytes: int) -> SkillDocu
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
-        return SkillProblem(name, f"unreadable: {target} is not UTF-8 (byte {err.start}); "
-                                  "save it as UTF-8")
+        return SkillProblem(name, f"unreadable: {target} is not UTF-8 (byte {err.start}); save it as UTF-8")
     parsed = parse_skill_text(name, text)
     if isinstance(parsed, str):
         return SkillProblem(name, f"invalid: {target}: {parsed}")
     description, body = parsed
-    return SkillDocument(name=name, description=description, body=body, root=str(root),
-                         path=str(target), sha256=hashlib.sha256(raw).hexdigest(), bytes=len(raw))
+    return SkillDocument(
+        name=name,
+        description=description,
+        body=body,
+        root=str(root),
+        path=str(target),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        bytes=len(raw),
+    )
 
 
 class _Refused(Exception):
@@ -171,8 +187,10 @@ def _read_capped(target: Path, max_bytes: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise _Refused(f"refused: {target} is not a regular file")
         if info.st_size > max_bytes:
-            raise _Refused(f"refused: {target} is {info.st_size} bytes, over the per-skill "
-                           f"cap of {max_bytes} bytes; shorten the skill")
+            raise _Refused(
+                f"refused: {target} is {info.st_size} bytes, over the per-skill "
+                f"cap of {max_bytes} bytes; shorten the skill"
+            )
         with os.fdopen(fd, "rb", closefd=False) as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as err:
@@ -180,8 +198,7 @@ def _read_capped(target: Path, max_bytes: int) -> bytes:
     finally:
         os.close(fd)
     if len(raw) > max_bytes:  # the file grew after fstat
-        raise _Refused(f"refused: {target} is over the per-skill cap of {max_bytes} bytes; "
-                       "shorten the skill")
+        raise _Refused(f"refused: {target} is over the per-skill cap of {max_bytes} bytes; shorten the skill")
     return raw
 
 
@@ -197,8 +214,10 @@ def parse_skill_text(name: str, text: str) -> tuple[str, str] | str:
     """
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
-        return "missing front matter; start the file with a '---' line, then 'name:' and " \
-               "'description:', then a closing '---'"
+        return (
+            "missing front matter; start the file with a '---' line, then 'name:' and "
+            "'description:', then a closing '---'"
+        )
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         return "front matter is not closed; add a '---' line after 'description:'"
@@ -209,13 +228,11 @@ def parse_skill_text(name: str, text: str) -> tuple[str, str] | str:
     if not isinstance(meta, dict):
         return "front matter must be a mapping with 'name' and 'description'"
     if meta.get("name") != name:
-        return f"front matter name {meta.get('name')!r} does not match its folder {name!r}; " \
-               "make them equal"
+        return f"front matter name {meta.get('name')!r} does not match its folder {name!r}; make them equal"
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
-        return "front matter 'description' is missing or empty; say in one line what the " \
-               "skill is for"
-    return description.strip(), "".join(lines[end + 1:]).strip()
+        return "front matter 'description' is missing or empty; say in one line what the skill is for"
+    return description.strip(), "".join(lines[end + 1 :]).strip()
 
 
 def _one_line(err: Exception) -> str:

@@ -40,8 +40,10 @@ WAIVER_APPROVER = "lead"
 
 def _check_skill_name(name: str) -> str:
     if not is_valid_skill_name(name):
-        raise ValueError(f"invalid skill name {name!r}; use 1-64 lower-case letters, digits or "
-                         f"'-', starting with a letter or digit (pattern {SKILL_NAME_PATTERN.pattern})")
+        raise ValueError(
+            f"invalid skill name {name!r}; use 1-64 lower-case letters, digits or "
+            f"'-', starting with a letter or digit (pattern {SKILL_NAME_PATTERN.pattern})"
+        )
     return name
 
 
@@ -89,7 +91,7 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
             out.append("[^/]")
             i += 1
         elif pattern[i] == "[" and (close := _class_end(pattern, i)) != -1:
-            body = pattern[i + 1:close].replace("\\", "\\\\")
+            body = pattern[i + 1 : close].replace("\\", "\\\\")
             out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
             i = close + 1
         else:
@@ -132,8 +134,9 @@ class TriggerRule(_Strict):
             try:
                 re.compile(pattern)
             except re.error as err:
-                raise ValueError(f"pattern {pattern!r} does not compile ({err}); fix it or "
-                                 "remove it") from None
+                raise ValueError(
+                    f"pattern {pattern!r} does not compile ({err}); fix it or remove it"
+                ) from None
         return patterns
 
     @field_validator("files")
@@ -143,15 +146,15 @@ class TriggerRule(_Strict):
             try:
                 glob_to_regex(pattern)
             except re.error as err:
-                raise ValueError(f"glob {pattern!r} is not valid ({err}); fix its [...] "
-                                 "character class") from None
+                raise ValueError(
+                    f"glob {pattern!r} is not valid ({err}); fix its [...] character class"
+                ) from None
         return patterns
 
     @model_validator(mode="after")
     def _has_a_matcher(self) -> TriggerRule:
         if not (self.keywords or self.regex or self.domains or self.files):
-            raise ValueError("a rule needs at least one non-empty matcher: keywords, regex, "
-                             "domains or files")
+            raise ValueError("a rule needs at least one non-empty matcher: keywords, regex, domains or files")
         return self
 
 
@@ -160,7 +163,8 @@ class TriggeredSpec(_Strict):
 
     skill: SkillName
     when: Annotated[str, AfterValidator(_non_blank)] = Field(
-        description="Human-readable condition, shown in evidence.")
+        description="Human-readable condition, shown in evidence."
+    )
     rule: TriggerRule
 
 
@@ -180,14 +184,17 @@ class RoleSkills(_Strict):
         entries += [(n, "recommended") for n in self.recommended]
         for name, where in entries:
             if name in seen:
-                raise ValueError(f"skill {name!r} is listed more than once ({seen[name]} and "
-                                 f"{where}); list each skill once")
+                raise ValueError(
+                    f"skill {name!r} is listed more than once ({seen[name]} and "
+                    f"{where}); list each skill once"
+                )
             seen[name] = where
         fired: set[str] = set()
         for spec in self.triggered:
             if spec.skill in fired:
-                raise ValueError(f"skill {spec.skill!r} is triggered twice; merge the two "
-                                 "entries' rules into one")
+                raise ValueError(
+                    f"skill {spec.skill!r} is triggered twice; merge the two entries' rules into one"
+                )
             fired.add(spec.skill)
         return self
 
@@ -210,16 +217,19 @@ class Waiver(_Strict):
     @classmethod
     def _lead_approves(cls, value: str) -> str:
         if value != WAIVER_APPROVER:
-            raise ValueError(f"waivers are approved by the Lead; set approved_by: "
-                             f"{WAIVER_APPROVER} (got {value!r})")
+            raise ValueError(
+                f"waivers are approved by the Lead; set approved_by: {WAIVER_APPROVER} (got {value!r})"
+            )
         return value
 
     @field_validator("plan")
     @classmethod
     def _plan_id(cls, value: str | None) -> str | None:
         if value is not None and not PLAN_ID_PATTERN.fullmatch(value):
-            raise ValueError(f"invalid plan id {value!r}; use 1-64 letters, digits, '.', '_' "
-                             "or '-', or null for every plan")
+            raise ValueError(
+                f"invalid plan id {value!r}; use 1-64 letters, digits, '.', '_' "
+                "or '-', or null for every plan"
+            )
         return value
 
     def covers(self, role: str, skill: str, plan_id: str | None) -> bool:
@@ -260,8 +270,10 @@ def _role_problems(policy: SkillPolicy, registry: RoleRegistry | None) -> list[s
         lists += [(f"triggered.{i}.skill", t.skill) for i, t in enumerate(spec.triggered)]
         for key, name in lists:
             if name not in policy.skills:
-                problems.append(f"roles.{role_id}.{key}: skill {name!r} is not declared under "
-                                "'skills'; declare it there or fix the name")
+                problems.append(
+                    f"roles.{role_id}.{key}: skill {name!r} is not declared under "
+                    "'skills'; declare it there or fix the name"
+                )
     return problems
 
 
@@ -274,18 +286,24 @@ def _waiver_problems(policy: SkillPolicy, registry: RoleRegistry | None) -> list
             problems.append(f"{where}.role: {_unknown_role(waiver.role, registry)}")
             continue
         if waiver.skill not in policy.skills:
-            problems.append(f"{where}.skill: skill {waiver.skill!r} is not declared under "
-                            "'skills'; fix the name or remove the waiver")
+            problems.append(
+                f"{where}.skill: skill {waiver.skill!r} is not declared under "
+                "'skills'; fix the name or remove the waiver"
+            )
             continue
         spec = policy.roles.get(waiver.role)
         if spec is None or waiver.skill not in spec.required:
-            problems.append(f"{where}.skill: {waiver.skill!r} is not a required skill of role "
-                            f"{waiver.role!r}; only missing required skills can be waived, so "
-                            "remove the waiver")
+            problems.append(
+                f"{where}.skill: {waiver.skill!r} is not a required skill of role "
+                f"{waiver.role!r}; only missing required skills can be waived, so "
+                "remove the waiver"
+            )
         key = (waiver.role, waiver.skill, waiver.plan)
         if key in seen:
-            problems.append(f"{where}: duplicate waiver for role {waiver.role!r}, skill "
-                            f"{waiver.skill!r} and the same plan; keep one")
+            problems.append(
+                f"{where}: duplicate waiver for role {waiver.role!r}, skill "
+                f"{waiver.skill!r} and the same plan; keep one"
+            )
         seen.add(key)
     return problems
 
@@ -297,8 +315,10 @@ def _unknown_role(role_id: str, registry: RoleRegistry) -> str:
         hint = f" (did you mean the role id {canonical!r}?)"
     except UnknownRoleError:
         pass
-    return (f"{role_id!r} is not a role id in {registry.source or 'the role registry'}{hint}; "
-            f"use one of {sorted(registry.roles)}")
+    return (
+        f"{role_id!r} is not a role id in {registry.source or 'the role registry'}{hint}; "
+        f"use one of {sorted(registry.roles)}"
+    )
 
 
 def load_skill_policy(path: Path | None = None, registry: RoleRegistry | None = None) -> SkillPolicy:
@@ -319,15 +339,16 @@ def load_skill_policy(path: Path | None = None, registry: RoleRegistry | None = 
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise PolicyError(f"{path}: cannot read skill policy ({err.strerror}); set "
-                          f"{POLICY_DIR_ENV} to the folder holding skills.yaml") from err
+        raise PolicyError(
+            f"{path}: cannot read skill policy ({err.strerror}); set "
+            f"{POLICY_DIR_ENV} to the folder holding skills.yaml"
+        ) from err
     try:
         data: Any = yaml.safe_load(raw)
     except yaml.YAMLError as err:
         raise PolicyError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(data, dict):
-        raise PolicyError(f"{path}: expected a mapping with keys 'version', 'skills', 'roles' "
-                          "and 'waivers'")
+        raise PolicyError(f"{path}: expected a mapping with keys 'version', 'skills', 'roles' and 'waivers'")
     try:
         return SkillPolicy.model_validate(
             {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()},
@@ -355,13 +376,15 @@ def policy_summary_rows(policy: SkillPolicy, registry: RoleRegistry | None = Non
     rows = []
     for role_id in role_ids:
         spec = policy.roles.get(role_id, RoleSkills())
-        rows.append({
-            "role": role_id,
-            "required": list(spec.required),
-            "recommended": list(spec.recommended),
-            "triggered": [t.skill for t in spec.triggered],
-            "waivers": sum(1 for w in policy.waivers if w.role == role_id),
-        })
+        rows.append(
+            {
+                "role": role_id,
+                "required": list(spec.required),
+                "recommended": list(spec.recommended),
+                "triggered": [t.skill for t in spec.triggered],
+                "waivers": sum(1 for w in policy.waivers if w.role == role_id),
+            }
+        )
     return rows
 
 

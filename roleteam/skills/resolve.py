@@ -125,8 +125,9 @@ def match_rule(rule: TriggerRule, request: SkillRequest) -> str | None:
     return None
 
 
-def resolve_skills(policy: SkillPolicy, role: str, request: SkillRequest,
-                   roots: list[Path]) -> ResolvedSkills:
+def resolve_skills(
+    policy: SkillPolicy, role: str, request: SkillRequest, roots: list[Path]
+) -> ResolvedSkills:
     """Decide, load and record the skills `role` uses for one invocation.
 
     Skills load in the order required, recommended, triggered (so the total cap squeezes out
@@ -143,8 +144,11 @@ def resolve_skills(policy: SkillPolicy, role: str, request: SkillRequest,
         Never raises for a missing or bad skill file; those are reported in `missing`.
     """
     spec = policy.roles.get(role, RoleSkills())
-    fired = [TriggeredSkill(name=t.skill, when=t.when, rule=hit)
-             for t in spec.triggered if (hit := match_rule(t.rule, request)) is not None]
+    fired = [
+        TriggeredSkill(name=t.skill, when=t.when, rule=hit)
+        for t in spec.triggered
+        if (hit := match_rule(t.rule, request)) is not None
+    ]
     wanted: dict[str, LoadReason] = {}
     for name in spec.required:
         wanted.setdefault(name, "required")
@@ -160,45 +164,67 @@ def resolve_skills(policy: SkillPolicy, role: str, request: SkillRequest,
     for name, reason in wanted.items():
         found = read_skill(name, roots)
         if isinstance(found, SkillProblem):
-            missing.append(MissingSkill(name=name, reason=found.reason,
-                                        required=reason == "required"))
+            missing.append(MissingSkill(name=name, reason=found.reason, required=reason == "required"))
             continue
         if total + found.bytes > MAX_TOTAL_SKILL_BYTES:
-            missing.append(MissingSkill(
-                name=name, required=reason == "required",
-                reason=(f"refused: its {found.bytes} bytes would bring this invocation's skills "
+            missing.append(
+                MissingSkill(
+                    name=name,
+                    required=reason == "required",
+                    reason=(
+                        f"refused: its {found.bytes} bytes would bring this invocation's skills "
                         f"to {total + found.bytes} bytes, over the {MAX_TOTAL_SKILL_BYTES}-byte "
-                        "total cap; shorten the skills or drop a recommended one"),
-            ))
+                        "total cap; shorten the skills or drop a recommended one"
+                    ),
+                )
+            )
             continue
         total += found.bytes
         documents.append((found, reason))
-        loaded.append(LoadedSkill(name=name, root=found.root, path=found.path,
-                                  sha256=found.sha256, bytes=found.bytes, reason=reason))
+        loaded.append(
+            LoadedSkill(
+                name=name,
+                root=found.root,
+                path=found.path,
+                sha256=found.sha256,
+                bytes=found.bytes,
+                reason=reason,
+            )
+        )
 
     compliance, waivers = _compliance(policy, role, spec, missing, request.plan_id)
     evidence = SkillEvidence(
-        compliance=compliance, required=list(spec.required), recommended=list(spec.recommended),
-        triggered=fired, loaded=loaded, missing=missing, waivers=waivers,
-        policy_version=policy.version, policy_sha256=policy.sha256, policy_source=policy.source,
+        compliance=compliance,
+        required=list(spec.required),
+        recommended=list(spec.recommended),
+        triggered=fired,
+        loaded=loaded,
+        missing=missing,
+        waivers=waivers,
+        policy_version=policy.version,
+        policy_sha256=policy.sha256,
+        policy_source=policy.source,
     )
     return ResolvedSkills(evidence=evidence, prompt_section=render_prompt_section(documents))
 
 
-def _compliance(policy: SkillPolicy, role: str, spec: RoleSkills, missing: list[MissingSkill],
-                plan_id: str | None) -> tuple[Compliance, list[AppliedWaiver]]:
+def _compliance(
+    policy: SkillPolicy, role: str, spec: RoleSkills, missing: list[MissingSkill], plan_id: str | None
+) -> tuple[Compliance, list[AppliedWaiver]]:
     if not spec.required:
         return "not_required", []
     absent = [m.name for m in missing if m.required]
     applied: list[AppliedWaiver] = []
     for skill in absent:
         # A plan-scoped waiver is the more specific decision, so it is the one recorded.
-        matches = sorted((w for w in policy.waivers if w.covers(role, skill, plan_id)),
-                         key=lambda w: w.plan is None)
+        matches = sorted(
+            (w for w in policy.waivers if w.covers(role, skill, plan_id)), key=lambda w: w.plan is None
+        )
         if matches:
             w = matches[0]
-            applied.append(AppliedWaiver(skill=skill, reason=w.reason, approved_by=w.approved_by,
-                                         plan=w.plan))
+            applied.append(
+                AppliedWaiver(skill=skill, reason=w.reason, approved_by=w.approved_by, plan=w.plan)
+            )
     if not absent:
         return "verified", []
     if len(applied) == len(absent):
@@ -210,8 +236,7 @@ def render_prompt_section(documents: list[tuple[SkillDocument, LoadReason]]) -> 
     """The markdown appended to the system prompt: each skill's name, description and body."""
     if not documents:
         return ""
-    parts = ["## Skills for this invocation",
-             "Follow these skills as part of your instructions."]
+    parts = ["## Skills for this invocation", "Follow these skills as part of your instructions."]
     for doc, reason in documents:
         parts.append(f"### Skill: {doc.name} ({reason})\n{doc.description}\n\n{doc.body}".rstrip())
     return "\n\n".join(parts) + "\n"
