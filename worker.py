@@ -12,6 +12,7 @@ import logging
 from roleteam.client import connect
 from roleteam.errors import RoleteamError
 from roleteam.exit import hard_exit
+from roleteam.output import print_error
 from roleteam.worker_runtime import build_worker
 
 
@@ -34,7 +35,10 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     except RoleteamError as err:
-        print(f"error: {err}", flush=True)
+        print_error(str(err))
+        code = 1
+    except Exception as err:  # e.g. an unknown namespace: still one line, no traceback
+        print_error(f"{type(err).__name__}: {err}")
         code = 1
     hard_exit(code)
 

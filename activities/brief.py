@@ -22,6 +22,12 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
     try:
         registry = load_role_registry()
         spec = registry.resolve(request.role)
+        if spec.id != request.role:
+            # An alias in the workflow id would give one (plan, role) a second, separate memory.
+            raise RoleteamError(
+                f"session role {request.role!r} is not a canonical role id; start the session "
+                f"as role {spec.id!r} with workflow id 'role:{request.plan_id}:{spec.id}'"
+            )
         policy = load_skill_policy(registry=registry)
     except RoleteamError as err:
         raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None

@@ -64,7 +64,7 @@ async def soak(invocations: int, batch: int, prompt_bytes: int) -> dict:
     elapsed = time.monotonic() - started
     workflow_id = session_workflow_id(plan, "developer")
     sizes = await run_sizes(env.client, workflow_id)
-    transcript = await read_transcript(env.client, workflow_id)
+    transcript = (await read_transcript(env.client, workflow_id)).turns
     verbatim = all(
         t.prompt == f"task {t.turn - 1} {filler}" and t.prompt in (t.reply or "") for t in transcript
     )

@@ -150,15 +150,17 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
         handle = team.handle(plan, role)
         return await read_transcript(team.client, handle.id)
 
-    turns = asyncio.run(go())
+    transcript = asyncio.run(go())
     if json_out:
-        print_json(turns)
+        print_json(transcript)
         return
-    for turn in turns:
+    if transcript.earlier_runs_expired:
+        console.print("(earlier runs have passed the namespace's retention; their turns are gone)")
+    for turn in transcript.turns:
         console.print(f"--- turn {turn.turn} · {turn.invocation_id} · {turn.status}")
         console.print(f"> {turn.prompt}")
         console.print(turn.reply if turn.reply is not None else f"error: {turn.error}")
-    console.print(f"{len(turns)} turns")
+    console.print(f"{len(transcript.turns)} turns in {transcript.runs} runs")
 
 
 def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, address) -> None:

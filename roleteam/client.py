@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from roleteam.constants import (
     QUERY_ARTIFACT,
     QUERY_STATE,
+    ROLLING_OVER_ERROR,
     SIGNAL_INVOKE,
     SIGNAL_REOPEN,
     SIGNAL_RETIRE,
@@ -56,6 +57,7 @@ from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
 
 DEFAULT_ADDRESS = "localhost:7233"
 TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
+ROLLOVER_RETRIES = 30
 
 
 def configured_task_queue() -> str:
@@ -133,22 +135,27 @@ class RoleTeam:
     async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
         """Run one invocation and wait for its artifact (update-with-start)."""
         start = self._start_input(plan_id, role)
-        operation = WithStartWorkflowOperation(
-            WORKFLOW_TYPE,
-            start,
-            id=session_workflow_id(start.plan_id, start.role),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-        try:
-            return await self.client.execute_update_with_start_workflow(
-                UPDATE_INVOKE_AND_WAIT,
-                request,
-                start_workflow_operation=operation,
-                result_type=ExecutionArtifact,
+        # A session handing over to its next run turns new waiters away for a moment.
+        for attempt in range(ROLLOVER_RETRIES):
+            operation = WithStartWorkflowOperation(  # single-use: a new one per attempt
+                WORKFLOW_TYPE,
+                start,
+                id=session_workflow_id(start.plan_id, start.role),
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
-        except WorkflowUpdateFailedError as err:
-            raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
+            try:
+                return await self.client.execute_update_with_start_workflow(
+                    UPDATE_INVOKE_AND_WAIT,
+                    request,
+                    start_workflow_operation=operation,
+                    result_type=ExecutionArtifact,
+                )
+            except WorkflowUpdateFailedError as err:
+                if _error_type(err) != ROLLING_OVER_ERROR or attempt == ROLLOVER_RETRIES - 1:
+                    raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
+            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")
 
     async def send(self, plan_id: str, role: str, request: InvokeInput) -> str:
         """Queue one invocation without waiting (signal-with-start); returns its id."""
@@ -213,6 +220,11 @@ class RoleTeam:
             else:
                 status[role] = result
         return status
+
+
+def _error_type(err: BaseException) -> str | None:
+    cause = err.__cause__
+    return getattr(cause, "type", None)
 
 
 def _root_message(err: BaseException) -> str:

@@ -30,7 +30,7 @@ INVOCATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 # limit, even after JSON escaping (up to 6x for control characters).
 MAX_PROMPT_BYTES = 96 * 1024
 MAX_REPLY_BYTES = 128 * 1024
-MAX_REASON_CHARS = 2_000
+MAX_REASON_CHARS = 1_000
 MAX_REQUESTED_BY_CHARS = 200
 MAX_ERROR_CHARS = 4_000
 
@@ -42,12 +42,16 @@ MAX_PENDING_BYTES = 640 * 1024
 IDEMPOTENCY_WINDOW = 5_000
 # Full artifacts handed on at continue-as-new so `invoke_and_wait` can still answer at once.
 CARRIED_ARTIFACTS_BYTES = 256 * 1024
+# The whole hand-over at continue-as-new stays under this (Temporal's payload limit is 2 MB).
+MAX_CARRY_BYTES = 1_600 * 1024
+# Error type of an `invoke_and_wait` rejected while the session hands over to a new run.
+ROLLING_OVER_ERROR = "RollingOver"
 # Retire/reopen trail entries kept (the oldest fall away past this).
-MAX_LIFECYCLE_EVENTS = 500
+MAX_LIFECYCLE_EVENTS = 200
 
 DEFAULT_CONTEXT_TOKEN_BUDGET = 8_000
 MIN_CONTEXT_TOKEN_BUDGET = 200
-MAX_CONTEXT_TOKEN_BUDGET = 200_000
+MAX_CONTEXT_TOKEN_BUDGET = 64_000
 
 # Backstops for continue-as-new beside Temporal's own suggestion.
 DEFAULT_TURNS_PER_RUN = 400

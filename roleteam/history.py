@@ -31,17 +31,42 @@ class TranscriptTurn(BaseModel):
     model: str | None = None
 
 
-async def read_transcript(client: Client, workflow_id: str) -> list[TranscriptTurn]:
-    """Every turn of the session, oldest first, from all of its runs."""
+class Transcript(BaseModel):
+    """A session's turns, oldest first, and whether runs before them have expired."""
+
+    workflow_id: str
+    turns: list[TranscriptTurn]
+    runs: int
+    earlier_runs_expired: bool = False
+
+
+async def read_transcript(client: Client, workflow_id: str) -> Transcript:
+    """Every turn of the session still held by Temporal, oldest first, from all of its runs.
+
+    Closed runs are kept for the namespace's retention period; once the oldest have been
+    removed, the turns of the remaining runs are returned and `earlier_runs_expired` is set.
+    """
     runs: list[list[TranscriptTurn]] = []
     run_id: str | None = None
+    expired = False
     while True:
-        turns, previous = await _read_run(client, workflow_id, run_id)
+        try:
+            turns, previous = await _read_run(client, workflow_id, run_id)
+        except SessionNotFoundError:
+            if run_id is None:
+                raise
+            expired = True
+            break
         runs.append(turns)
         if not previous:
             break
         run_id = previous
-    return [turn for run in reversed(runs) for turn in run]
+    return Transcript(
+        workflow_id=workflow_id,
+        turns=[turn for run in reversed(runs) for turn in run],
+        runs=len(runs),
+        earlier_runs_expired=expired,
+    )
 
 
 async def _read_run(
@@ -50,14 +75,13 @@ async def _read_run(
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     scheduled: dict[int, TranscriptTurn] = {}
     previous_run: str | None = None
-    current_run = run_id or ""
     try:
+        current_run = run_id or (await handle.describe()).run_id
         async for event in handle.fetch_history_events():
             kind = event.event_type
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
                 attrs = event.workflow_execution_started_event_attributes
                 previous_run = attrs.continued_execution_run_id or None
-                current_run = current_run or attrs.original_execution_run_id
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
                 if attrs.activity_type.name != ACTIVITY_CALL_MODEL:

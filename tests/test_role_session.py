@@ -145,7 +145,7 @@ async def test_continue_as_new_preserves_everything(client, task_queue, worker, 
     assert replay.turn == 1 and replay.prompt == "decision 0"
     assert state.generation == 2 and [e.action for e in state.lifecycle] == ["retire", "reopen"]
     assert state.turns == 10, "the first run's invocation was not run again"
-    transcript = await read_transcript(client, session_workflow_id(plan_id, "lead"))
+    transcript = (await read_transcript(client, session_workflow_id(plan_id, "lead"))).turns
     assert [t.turn for t in transcript] == list(range(1, 11))
     assert [t.prompt for t in transcript] == [f"decision {n}" for n in range(10)]
     assert all(f"decision {t.turn - 1}" in t.reply for t in transcript)

@@ -62,9 +62,16 @@ BASE: dict = {
             "required": ["alpha"],
             "recommended": ["beta"],
             "triggered": [
-                {"skill": "sec", "when": "Security work.",
-                 "rule": {"keywords": ["auth", "ship"], "regex": [r"\bv\d+\.\d+"],
-                          "domains": ["Security"], "files": ["**/migrations/**", "*.sql"]}},
+                {
+                    "skill": "sec",
+                    "when": "Security work.",
+                    "rule": {
+                        "keywords": ["auth", "ship"],
+                        "regex": [r"\bv\d+\.\d+"],
+                        "domains": ["Security"],
+                        "files": ["**/migrations/**", "*.sql"],
+                    },
+                },
             ],
         },
         "lead": {"required": ["alpha", "gamma"]},
@@ -93,13 +100,20 @@ def policy_error(tmp_path: Path, registry, mutate) -> str:
     return str(info.value)
 
 
-def make_skill(root: Path, name: str, body: str = "Do the thing.\n", *, description: str = "A skill.",
-               front_name: str | None = None) -> Path:
+def make_skill(
+    root: Path,
+    name: str,
+    body: str = "Do the thing.\n",
+    *,
+    description: str = "A skill.",
+    front_name: str | None = None,
+) -> Path:
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "SKILL.md"
-    path.write_text(f"---\nname: {front_name or name}\ndescription: {description}\n---\n{body}",
-                    encoding="utf-8")
+    path.write_text(
+        f"---\nname: {front_name or name}\ndescription: {description}\n---\n{body}", encoding="utf-8"
+    )
     return path
 
 
@@ -149,13 +163,15 @@ def test_default_compliance_is_verified_with_bundled_root(default_policy, role) 
 
 
 def test_default_triggers_fire(default_policy) -> None:
-    request = SkillRequest(prompt="Please add the column", files=["db/migrations/0007_add.sql"],
-                           domains=["SECURITY"])
+    request = SkillRequest(
+        prompt="Please add the column", files=["db/migrations/0007_add.sql"], domains=["SECURITY"]
+    )
     evidence = resolve_skills(default_policy, "developer", request, [BUNDLED]).evidence
     assert {t.name for t in evidence.triggered} == {"security-review", "database-migration"}
     assert evidence.compliance == "verified"
-    lead = resolve_skills(default_policy, "lead", SkillRequest(prompt="Ship v2.1 on Friday"),
-                          [BUNDLED]).evidence
+    lead = resolve_skills(
+        default_policy, "lead", SkillRequest(prompt="Ship v2.1 on Friday"), [BUNDLED]
+    ).evidence
     assert [t.name for t in lead.triggered] == ["release-checklist"]
 
 
@@ -163,17 +179,20 @@ def test_policy_summary_rows(default_policy, registry) -> None:
     rows = policy_summary_rows(default_policy, registry)
     assert [r["role"] for r in rows] == list(registry.roles)
     lead = rows[0]
-    assert lead == {"role": "lead", "required": ["plan-review", "findings-triage"],
-                    "recommended": ["risk-assessment"],
-                    "triggered": ["release-checklist", "security-review"], "waivers": 0}
+    assert lead == {
+        "role": "lead",
+        "required": ["plan-review", "findings-triage"],
+        "recommended": ["risk-assessment"],
+        "triggered": ["release-checklist", "security-review"],
+        "waivers": 0,
+    }
 
 
 # --- validation ------------------------------------------------------------------------------
 
 
 def test_unknown_key_names_role_and_key(tmp_path, registry) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["roles"]["lead"].update(requird=["alpha"]))
+    message = policy_error(tmp_path, registry, lambda d: d["roles"]["lead"].update(requird=["alpha"]))
     assert "skills.yaml" in message
     assert "roles.lead.requird: unknown key" in message
 
@@ -184,27 +203,37 @@ def test_unknown_top_level_key(tmp_path, registry) -> None:
 
 
 def test_dangling_skill(tmp_path, registry) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["roles"]["lead"]["required"].append("nope"))
+    message = policy_error(tmp_path, registry, lambda d: d["roles"]["lead"]["required"].append("nope"))
     assert "roles.lead.required: skill 'nope' is not declared under 'skills'" in message
 
 
 def test_dangling_triggered_skill(tmp_path, registry) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["skill"] = "ghost"
+
     message = policy_error(tmp_path, registry, mutate)
     assert "roles.developer.triggered.0.skill: skill 'ghost' is not declared" in message
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["roles"]["developer"]["recommended"].append("alpha"),
-     "skill 'alpha' is listed more than once (required and recommended)"),
-    (lambda d: d["roles"]["lead"]["required"].append("alpha"),
-     "skill 'alpha' is listed more than once (required and required)"),
-    (lambda d: d["roles"]["developer"]["triggered"].append(
-        copy.deepcopy(d["roles"]["developer"]["triggered"][0])),
-     "skill 'sec' is triggered twice"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda d: d["roles"]["developer"]["recommended"].append("alpha"),
+            "skill 'alpha' is listed more than once (required and recommended)",
+        ),
+        (
+            lambda d: d["roles"]["lead"]["required"].append("alpha"),
+            "skill 'alpha' is listed more than once (required and required)",
+        ),
+        (
+            lambda d: d["roles"]["developer"]["triggered"].append(
+                copy.deepcopy(d["roles"]["developer"]["triggered"][0])
+            ),
+            "skill 'sec' is triggered twice",
+        ),
+    ],
+)
 def test_duplicates(tmp_path, registry, mutate, expected) -> None:
     message = policy_error(tmp_path, registry, mutate)
     assert expected in message
@@ -212,14 +241,16 @@ def test_duplicates(tmp_path, registry, mutate, expected) -> None:
 
 
 def test_invalid_skill_name(tmp_path, registry) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["skills"].update({"Bad_Name": {"description": "x"}}))
+    message = policy_error(
+        tmp_path, registry, lambda d: d["skills"].update({"Bad_Name": {"description": "x"}})
+    )
     assert "invalid skill name 'Bad_Name'" in message
 
 
 def test_bad_regex_names_pattern_and_error(tmp_path, registry) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["rule"]["regex"] = ["(unclosed"]
+
     message = policy_error(tmp_path, registry, mutate)
     assert "roles.developer.triggered.0.rule.regex" in message
     assert "'(unclosed' does not compile" in message
@@ -229,6 +260,7 @@ def test_bad_regex_names_pattern_and_error(tmp_path, registry) -> None:
 def test_bad_file_glob(tmp_path, registry) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["rule"]["files"] = ["[z-a].sql"]
+
     message = policy_error(tmp_path, registry, mutate)
     assert "roles.developer.triggered.0.rule.files" in message
 
@@ -236,6 +268,7 @@ def test_bad_file_glob(tmp_path, registry) -> None:
 def test_trigger_without_matcher(tmp_path, registry) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["rule"] = {"keywords": [], "files": []}
+
     message = policy_error(tmp_path, registry, mutate)
     assert "roles.developer.triggered.0.rule" in message
     assert "at least one non-empty matcher" in message
@@ -244,37 +277,40 @@ def test_trigger_without_matcher(tmp_path, registry) -> None:
 def test_trigger_without_when(tmp_path, registry) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["when"] = "  "
+
     message = policy_error(tmp_path, registry, mutate)
     assert "roles.developer.triggered.0.when: must not be empty" in message
 
 
 def test_unknown_role(tmp_path, registry) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["roles"].update({"wizard": {"required": ["alpha"]}}))
+    message = policy_error(
+        tmp_path, registry, lambda d: d["roles"].update({"wizard": {"required": ["alpha"]}})
+    )
     assert "roles.wizard: 'wizard' is not a role id" in message
     assert "roles.yaml" in message
 
 
 def test_alias_as_role_key_suggests_id(tmp_path, registry) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["roles"].update({"pm": {"required": ["alpha"]}}))
+    message = policy_error(tmp_path, registry, lambda d: d["roles"].update({"pm": {"required": ["alpha"]}}))
     assert "did you mean the role id 'lead'" in message
 
 
 WAIVER = {"role": "developer", "skill": "alpha", "reason": "Spike.", "approved_by": "lead"}
 
 
-@pytest.mark.parametrize("override, expected", [
-    ({"role": "wizard"}, "waivers.0.role: 'wizard' is not a role id"),
-    ({"skill": "nope"}, "waivers.0.skill: skill 'nope' is not declared under 'skills'"),
-    ({"skill": "beta"}, "waivers.0.skill: 'beta' is not a required skill of role 'developer'"),
-    ({"approved_by": "developer"}, "waivers.0.approved_by: waivers are approved by the Lead"),
-    ({"reason": ""}, "waivers.0.reason: must not be empty"),
-    ({"plan": "bad plan!"}, "waivers.0.plan: invalid plan id"),
-])
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ({"role": "wizard"}, "waivers.0.role: 'wizard' is not a role id"),
+        ({"skill": "nope"}, "waivers.0.skill: skill 'nope' is not declared under 'skills'"),
+        ({"skill": "beta"}, "waivers.0.skill: 'beta' is not a required skill of role 'developer'"),
+        ({"approved_by": "developer"}, "waivers.0.approved_by: waivers are approved by the Lead"),
+        ({"reason": ""}, "waivers.0.reason: must not be empty"),
+        ({"plan": "bad plan!"}, "waivers.0.plan: invalid plan id"),
+    ],
+)
 def test_bad_waivers(tmp_path, registry, override, expected) -> None:
-    message = policy_error(tmp_path, registry,
-                           lambda d: d["waivers"].append({**WAIVER, **override}))
+    message = policy_error(tmp_path, registry, lambda d: d["waivers"].append({**WAIVER, **override}))
     assert expected in message
 
 
@@ -294,34 +330,44 @@ def _fired(policy, request: SkillRequest, roots) -> list[str]:
     return [t.rule for t in resolve_skills(policy, "developer", request, roots).evidence.triggered]
 
 
-@pytest.mark.parametrize("request_kwargs, rule", [
-    ({"prompt": "Fix the AUTH flow"}, "keyword 'auth'"),
-    ({"prompt": "we ship today"}, "keyword 'ship'"),
-    ({"prompt": "bump to v3.2 please"}, r"regex '\bv\d+\.\d+'"),
-    ({"prompt": "x", "domains": ["security"]}, "domain 'Security'"),
-    ({"prompt": "x", "files": ["db/migrations/1.py"]},
-     "file 'db/migrations/1.py' matches '**/migrations/**'"),
-    ({"prompt": "x", "files": ["migrations/1.py"]},
-     "file 'migrations/1.py' matches '**/migrations/**'"),
-    ({"prompt": "x", "files": ["deep/dir/schema.sql"]}, "file 'deep/dir/schema.sql' matches '*.sql'"),
-])
+@pytest.mark.parametrize(
+    "request_kwargs, rule",
+    [
+        ({"prompt": "Fix the AUTH flow"}, "keyword 'auth'"),
+        ({"prompt": "we ship today"}, "keyword 'ship'"),
+        ({"prompt": "bump to v3.2 please"}, r"regex '\bv\d+\.\d+'"),
+        ({"prompt": "x", "domains": ["security"]}, "domain 'Security'"),
+        (
+            {"prompt": "x", "files": ["db/migrations/1.py"]},
+            "file 'db/migrations/1.py' matches '**/migrations/**'",
+        ),
+        ({"prompt": "x", "files": ["migrations/1.py"]}, "file 'migrations/1.py' matches '**/migrations/**'"),
+        ({"prompt": "x", "files": ["deep/dir/schema.sql"]}, "file 'deep/dir/schema.sql' matches '*.sql'"),
+    ],
+)
 def test_trigger_fires_and_reports_rule(tmp_path, registry, root, request_kwargs, rule) -> None:
     policy = policy_with(tmp_path, registry)
     resolved = resolve_skills(policy, "developer", SkillRequest(**request_kwargs), [root])
     evidence = resolved.evidence
     assert [(t.name, t.when, t.rule) for t in evidence.triggered] == [("sec", "Security work.", rule)]
     assert [(s.name, s.reason) for s in evidence.loaded] == [
-        ("alpha", "required"), ("beta", "recommended"), ("sec", "triggered")]
+        ("alpha", "required"),
+        ("beta", "recommended"),
+        ("sec", "triggered"),
+    ]
     assert "Guidance for sec." in resolved.prompt_section
 
 
-@pytest.mark.parametrize("request_kwargs", [
-    {"prompt": "the author fixed a relationship bug"},  # 'auth' / 'ship' only as word parts
-    {"prompt": "version 3 of v.2"},
-    {"prompt": "x", "domains": ["securities"]},
-    {"prompt": "x", "files": ["db/migration.py", "src/sql/readme.md"]},
-    {"prompt": "nothing here", "domains": [], "files": []},
-])
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"prompt": "the author fixed a relationship bug"},  # 'auth' / 'ship' only as word parts
+        {"prompt": "version 3 of v.2"},
+        {"prompt": "x", "domains": ["securities"]},
+        {"prompt": "x", "files": ["db/migration.py", "src/sql/readme.md"]},
+        {"prompt": "nothing here", "domains": [], "files": []},
+    ],
+)
 def test_trigger_does_not_fire_without_match(tmp_path, registry, root, request_kwargs) -> None:
     policy = policy_with(tmp_path, registry)
     assert _fired(policy, SkillRequest(**request_kwargs), [root]) == []
@@ -342,11 +388,11 @@ def test_file_glob_semantics() -> None:
 def test_skill_required_and_triggered_loads_once(tmp_path, registry, root) -> None:
     def mutate(d):
         d["roles"]["developer"]["triggered"][0]["skill"] = "alpha"
+
     policy = policy_with(tmp_path, registry, mutate)
     evidence = resolve_skills(policy, "developer", SkillRequest(prompt="auth"), [root]).evidence
     assert [t.name for t in evidence.triggered] == ["alpha"]
-    assert [(s.name, s.reason) for s in evidence.loaded] == [("alpha", "required"),
-                                                             ("beta", "recommended")]
+    assert [(s.name, s.reason) for s in evidence.loaded] == [("alpha", "required"), ("beta", "recommended")]
 
 
 # --- compliance and waivers -----------------------------------------------------------------
@@ -380,8 +426,13 @@ def test_missing_recommended_does_not_affect_compliance(tmp_path, registry, root
 
 
 def test_waiver_makes_missing_required_waived(tmp_path, registry, root) -> None:
-    waiver = {"role": "lead", "skill": "gamma", "reason": "Gamma is being rewritten.",
-              "approved_by": "lead", "plan": None}
+    waiver = {
+        "role": "lead",
+        "skill": "gamma",
+        "reason": "Gamma is being rewritten.",
+        "approved_by": "lead",
+        "plan": None,
+    }
     policy = policy_with(tmp_path, registry, lambda d: d["waivers"].append(waiver))
     evidence = resolve_skills(policy, "lead", SkillRequest(prompt="x"), [tmp_path / "empty"]).evidence
     # alpha is missing too and not waived
@@ -393,7 +444,11 @@ def test_waiver_makes_missing_required_waived(tmp_path, registry, root) -> None:
     evidence = resolve_skills(policy, "lead", SkillRequest(prompt="x"), [tmp_path / "only-alpha"]).evidence
     assert evidence.compliance == "waived"
     assert evidence.waivers[0].model_dump() == {
-        "skill": "gamma", "reason": "Gamma is being rewritten.", "approved_by": "lead", "plan": None}
+        "skill": "gamma",
+        "reason": "Gamma is being rewritten.",
+        "approved_by": "lead",
+        "plan": None,
+    }
     assert [m.name for m in evidence.missing] == ["gamma"]
 
 
@@ -406,8 +461,13 @@ def test_waiver_unused_when_skill_loads(tmp_path, registry, root) -> None:
 
 
 def test_plan_scoped_waiver_applies_only_to_that_plan(tmp_path, registry) -> None:
-    waiver = {"role": "developer", "skill": "alpha", "reason": "Spike plan.",
-              "approved_by": "lead", "plan": "plan-a"}
+    waiver = {
+        "role": "developer",
+        "skill": "alpha",
+        "reason": "Spike plan.",
+        "approved_by": "lead",
+        "plan": "plan-a",
+    }
     policy = policy_with(tmp_path, registry, lambda d: d["waivers"].append(waiver))
     empty = [tmp_path / "none"]
     on_a = resolve_skills(policy, "developer", SkillRequest(prompt="x", plan_id="plan-a"), empty)
@@ -477,8 +537,7 @@ def test_total_cap_refuses_skill_with_reason(tmp_path, registry) -> None:
     body = "y" * (MAX_SKILL_BYTES - 200)
     for name in ("alpha", "beta", "gamma", "sec"):
         make_skill(big, name, body)
-    policy = policy_with(tmp_path, registry,
-                         lambda d: d["roles"]["developer"]["recommended"].append("gamma"))
+    policy = policy_with(tmp_path, registry, lambda d: d["roles"]["developer"]["recommended"].append("gamma"))
     resolved = resolve_skills(policy, "developer", SkillRequest(prompt="auth"), [big])
     evidence = resolved.evidence
     # Three near-cap skills fit in 96 KiB; the fourth (triggered, loaded last) does not.
@@ -490,15 +549,18 @@ def test_total_cap_refuses_skill_with_reason(tmp_path, registry) -> None:
     assert resolved.prompt_section.count("### Skill:") == 3
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("no front matter here", "missing front matter"),
-    ("---\nname: bad\ndescription: x\n", "not closed"),
-    ("---\nname: [bad\n---\nbody", "not valid YAML"),
-    ("---\n- a list\n---\nbody", "must be a mapping"),
-    ("---\nname: other\ndescription: x\n---\nbody", "does not match its folder 'bad'"),
-    ("---\nname: bad\n---\nbody", "'description' is missing or empty"),
-    ("---\nname: bad\ndescription: '  '\n---\nbody", "'description' is missing or empty"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("no front matter here", "missing front matter"),
+        ("---\nname: bad\ndescription: x\n", "not closed"),
+        ("---\nname: [bad\n---\nbody", "not valid YAML"),
+        ("---\n- a list\n---\nbody", "must be a mapping"),
+        ("---\nname: other\ndescription: x\n---\nbody", "does not match its folder 'bad'"),
+        ("---\nname: bad\n---\nbody", "'description' is missing or empty"),
+        ("---\nname: bad\ndescription: '  '\n---\nbody", "'description' is missing or empty"),
+    ],
+)
 def test_malformed_front_matter_reported(root, content, expected) -> None:
     (root / "bad").mkdir()
     (root / "bad" / "SKILL.md").write_text(content, encoding="utf-8")
@@ -571,8 +633,12 @@ def test_env_roots_used_for_resolution(tmp_path, registry, monkeypatch) -> None:
 
 def test_workspace_skill_wins_over_bundled(tmp_path, default_policy) -> None:
     workspace = tmp_path / "ws"
-    local = make_skill(workspace / ".agents" / "skills", "plan-review", "Local plan review rules.",
-                       description="Local flavour")
+    local = make_skill(
+        workspace / ".agents" / "skills",
+        "plan-review",
+        "Local plan review rules.",
+        description="Local flavour",
+    )
     roots = skill_roots(workspace)
     resolved = resolve_skills(default_policy, "lead", SkillRequest(prompt="x"), roots)
     first = resolved.evidence.loaded[0]
@@ -593,9 +659,12 @@ def test_first_root_with_folder_wins_even_if_broken(tmp_path) -> None:
 
 
 def test_evidence_round_trips_as_json(default_policy) -> None:
-    resolved = resolve_skills(default_policy, "developer",
-                              SkillRequest(prompt="rotate the API token", files=["a.sql"]), [BUNDLED])
+    resolved = resolve_skills(
+        default_policy, "developer", SkillRequest(prompt="rotate the API token", files=["a.sql"]), [BUNDLED]
+    )
     again = type(resolved).model_validate_json(resolved.model_dump_json())
     assert again == resolved
     assert [t.rule for t in again.evidence.triggered] == [
-        "keyword 'token'", "file 'a.sql' matches '**/*.sql'"]
+        "keyword 'token'",
+        "file 'a.sql' matches '**/*.sql'",
+    ]

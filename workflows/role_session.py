@@ -99,6 +99,12 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
+        window = len(state.seen)
+        _fit_carry(state)
+        if len(state.seen) < window:
+            workflow.logger.warning(
+                "idempotency window trimmed to %d ids to fit the hand-over", len(state.seen)
+            )
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
             self._turns_this_run,
@@ -117,7 +123,7 @@ class RoleSession:
         carried: list[ExecutionArtifact] = []
         room = c.CARRIED_ARTIFACTS_BYTES
         for artifact in reversed(list(self._artifacts.values())):
-            size = len(artifact.model_dump_json())
+            size = _json_bytes(artifact)
             if size > room:
                 break
             room -= size
@@ -307,7 +313,10 @@ class RoleSession:
 
     def _record(self, artifact: ExecutionArtifact) -> None:
         self._artifacts[artifact.invocation_id] = artifact
-        self._remember(artifact.invocation_id, artifact.status)
+        # Only invocations that ran are remembered for idempotency: a refused one never reached
+        # the model, so sending its id again (after a reopen, or with a smaller prompt) runs it.
+        if artifact.status != "refused":
+            self._remember(artifact.invocation_id, artifact.status)
         self._state.last_invocation_id = artifact.invocation_id
         workflow.logger.info("invocation %s %s", artifact.invocation_id, artifact.status)
 
@@ -330,8 +339,8 @@ class RoleSession:
         pending = self._state.pending
         if len(pending) >= c.MAX_PENDING_INVOCATIONS:
             return f"queue is full ({len(pending)} invocations waiting); retry later"
-        queued_bytes = sum(len(p.model_dump_json()) for p in pending)
-        if queued_bytes + len(request.model_dump_json()) > c.MAX_PENDING_BYTES:
+        queued_bytes = sum(_json_bytes(p) for p in pending)
+        if queued_bytes + _json_bytes(request) > c.MAX_PENDING_BYTES:
             return f"queue holds {queued_bytes} bytes of prompts already; retry later"
         return None
 
@@ -348,12 +357,16 @@ class RoleSession:
         if problem:
             self._record(self._artifact(request, workflow.now(), "refused", reason=problem))
             return
+        self._enqueue(request)
+
+    def _enqueue(self, request: InvokeInput) -> None:
+        self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
         self._state.pending.append(request)
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
     async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
         if not self._known(request.invocation_id):
-            self._state.pending.append(request)
+            self._enqueue(request)
         await workflow.wait_condition(
             lambda: request.invocation_id in self._artifacts or request.invocation_id in self._state.seen
         )
@@ -375,6 +388,13 @@ class RoleSession:
             problem = self._queue_problem(request)
             if problem:
                 raise ValueError(problem)
+            if self._rollover_due():
+                # Hold new waiters back so the in-flight ones can finish and the run can hand
+                # over; without this, overlapping callers could keep a run open indefinitely.
+                raise ApplicationError(
+                    "session is rolling over to a new run; retry in a moment",
+                    type=c.ROLLING_OVER_ERROR,
+                )
 
     @workflow.signal(name=c.SIGNAL_RETIRE)
     def retire(self, request: LifecycleInput) -> None:
@@ -397,7 +417,9 @@ class RoleSession:
             LifecycleEvent(
                 action=action,
                 reason=reason,
-                requested_by=request.requested_by,
+                requested_by=request.requested_by[: c.MAX_REQUESTED_BY_CHARS]
+                if request.requested_by
+                else None,
                 at=workflow.now(),
                 generation=self._state.generation,
             )
@@ -430,6 +452,24 @@ class RoleSession:
     @workflow.query(name=c.QUERY_ARTIFACT)
     def artifact(self, request: ArtifactQuery) -> ExecutionArtifact | None:
         return self._artifacts.get(request.invocation_id)
+
+
+def _json_bytes(model) -> int:
+    return len(model.model_dump_json().encode())
+
+
+def _fit_carry(state: CarriedState) -> None:
+    """Trim what is merely convenient until the hand-over fits one payload.
+
+    Pending invocations, summary, recent turns and the trail are never dropped; carried artifacts
+    go first (they stay readable with `roleteam history`), then the oldest idempotency ids.
+    """
+    while _json_bytes(state) > c.MAX_CARRY_BYTES and state.recent_artifacts:
+        state.recent_artifacts = state.recent_artifacts[1:]
+    while _json_bytes(state) > c.MAX_CARRY_BYTES and state.seen:
+        oldest = list(state.seen)[: max(len(state.seen) // 10, 1)]
+        for invocation_id in oldest:
+            del state.seen[invocation_id]
 
 
 def _cause(err: ActivityError) -> str:
