@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+from datetime import timedelta
+
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from roleteam.client import connect
 from roleteam.errors import RoleteamError
@@ -18,13 +22,37 @@ from roleteam.worker_runtime import build_worker
 
 async def run_worker(address: str | None = None) -> None:
     client = await connect(address)
-    worker = build_worker(client)
+    worker = build_worker(client, graceful_shutdown_timeout=timedelta(seconds=20))
     logging.getLogger("roleteam").info(
         "worker serving task queue %r on %s; Ctrl-C stops it",
         worker.task_queue,
         client.service_client.config.target_host,
     )
-    await worker.run()
+    await warn_on_short_retention(client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:  # on SIGINT/SIGTERM: stop polling, let running tasks finish, leave
+        await stop.wait()
+    logging.getLogger("roleteam").info("worker stopped")
+
+
+async def warn_on_short_retention(client) -> None:
+    """Closed runs hold a role's earlier turns; a short retention deletes them."""
+    response = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=client.namespace)
+    )
+    retention = response.config.workflow_execution_retention_ttl.ToTimedelta()
+    if retention < timedelta(days=30):
+        logging.getLogger("roleteam").warning(
+            "namespace %r keeps closed runs for %s only: older turns of long-lived roles will "
+            "expire from 'roleteam history'; raise it with 'temporal operator namespace update "
+            "--namespace %s --retention 8760h'",
+            client.namespace,
+            retention,
+            client.namespace,
+        )
 
 
 def main() -> None:

@@ -129,7 +129,13 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
     _check(plan)
 
     async def go():
-        return await (await _team(address)).plan_status(plan)
+        team = await _team(address)
+        if not await team.worker_polling():
+            raise RoleteamError(
+                f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
+                "start one with 'roleteam worker'"
+            )
+        return await team.plan_status(plan)
 
     states = asyncio.run(go())
     if json_out:
@@ -169,10 +175,15 @@ def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, add
     async def go():
         team = await _team(address)
         await getattr(team, action)(plan, role, reason, by)
+        if not await team.worker_polling():
+            return None  # the signal is durable; it takes effect when a worker runs the session
         return await team.state(plan, role)
 
     state = asyncio.run(go())
-    if json_out:
+    if state is None:
+        note = f"{action} signal sent; it takes effect when a worker runs the session"
+        print_json({"signalled": action, "state": None}) if json_out else console.print(note)
+    elif json_out:
         print_json(state)
     else:
         console.print(f"{state.role} in {plan}: {state.status}, generation {state.generation}")

@@ -57,7 +57,20 @@ from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
 
 DEFAULT_ADDRESS = "localhost:7233"
 TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
+BUDGET_ENV = "ROLETEAM_CONTEXT_TOKEN_BUDGET"
 ROLLOVER_RETRIES = 30
+
+
+def configured_options() -> SessionOptions:
+    """Options for sessions this client starts; `$ROLETEAM_CONTEXT_TOKEN_BUDGET` sets the budget."""
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    if not raw:
+        return SessionOptions()
+    options = SessionOptions(context_token_budget=int(raw) if raw.isdigit() else -1)
+    problems = options.problems()
+    if problems:
+        raise InvalidInputError(f"{BUDGET_ENV}={raw!r}: " + problems[0].split(": ", 1)[-1])
+    return options
 
 
 def configured_task_queue() -> str:
@@ -97,6 +110,7 @@ class RoleTeam:
 
     def __post_init__(self) -> None:
         self.registry = self.registry or load_role_registry()
+        self.options = self.options or configured_options()
 
     def role_id(self, role: str) -> str:
         return self.registry.resolve(role).id
@@ -110,7 +124,7 @@ class RoleTeam:
         return SessionInput(
             plan_id=validate_plan_id(plan_id),
             role=self.role_id(role),
-            options=self.options or SessionOptions(),
+            options=self.options,
         )
 
     @staticmethod

@@ -13,6 +13,9 @@ from pathlib import Path
 from roleteam.errors import RoleteamError
 
 DEFAULT_DB = Path.home() / ".roleteam" / "temporal.db"
+# Earlier runs of a role hold its verbatim turns; the dev server would delete closed runs after
+# 24 h, so the servers roleteam starts keep them for ten years.
+DEV_RETENTION = "87600h"
 
 
 def temporal_binary() -> str:
@@ -88,13 +91,34 @@ class DevServer:
                     f"temporal dev server exited with code "
                     f"{self.process.returncode}" + (f"; see {log_file}" if log_file else "")
                 )
-            if port_open(self.ip, self.port):
+            if port_open(self.ip, self.port) and self._keep_history():
                 return
             time.sleep(0.2)
         self.stop()
         raise RoleteamError(
             f"temporal dev server did not listen on {self.address} within {wait_seconds:.0f}s"
         )
+
+    def _keep_history(self) -> bool:
+        """Raise the default namespace's retention; False while the server is not ready yet."""
+        done = subprocess.run(
+            [
+                temporal_binary(),
+                "operator",
+                "namespace",
+                "update",
+                "--address",
+                self.address,
+                "--namespace",
+                "default",
+                "--retention",
+                DEV_RETENTION,
+            ],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+        )
+        return done.returncode == 0
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -47,6 +47,11 @@ def artifact_text(artifact) -> str:
         body, extra = f"error: {artifact.error}", ""
     else:
         body, extra = f"refused: {artifact.reason}", ""
+    if artifact.skills:
+        loaded = ", ".join(s.name for s in artifact.skills.loaded) or "none"
+        missing = ", ".join(m.name for m in artifact.skills.missing)
+        extra += f"\n[skills {artifact.skills.compliance}: loaded {loaded}"
+        extra += f"; missing {missing}]" if missing else "]"
     return f"{head}\n{body}{extra}"
 
 

@@ -267,3 +267,31 @@ async def test_worker_without_a_server_exits_with_one_line(argv, tmp_path, task_
     assert "Traceback" not in result.err + result.out
     assert len(result.err_lines) == 1, (result.out, result.err)
     assert "cannot reach Temporal at 127.0.0.1:1" in result.err_lines[0]
+
+
+# --- policy check ------------------------------------------------------------------------------
+
+
+async def test_default_policy_passes_policy_check(cli):
+    result = await cli("policy", "check", "--json")
+
+    assert result.code == 0, result.err
+    report = result.json()
+    assert report["ok"] and [r["role"] for r in report["roles"]] == ROLE_IDS
+    assert all(r["required"] and not r["unavailable"] for r in report["roles"])
+    table = await cli("policy", "check")
+    assert table.code == 0 and "policy OK" in table.out and "test-first-development" in table.out
+
+
+async def test_broken_policy_check_names_file_role_and_key(cli, tmp_path):
+    folder = tmp_path / "pol"
+    folder.mkdir()
+    (folder / "roles.yaml").write_text((ROOT / "policies" / "roles.yaml").read_text())
+    skills = (ROOT / "policies" / "skills.yaml").read_text()
+    (folder / "skills.yaml").write_text(skills.replace("regex: ['\\bv\\d+\\.\\d+']", "regex: ['v(']", 1))
+    result = await cli("policy", "check", str(folder))
+
+    assert result.code == 1 and "Traceback" not in result.err
+    assert len(result.err_lines) == 1
+    line = result.err_lines[0]
+    assert str(folder / "skills.yaml") in line and "lead" in line and "regex" in line
