@@ -131,25 +131,35 @@ def load_role_registry(path: Path | None = None) -> RoleRegistry:
         PolicyError: the file is missing, not YAML, or breaks the schema (naming file and key).
     """
     path = path or policy_dir() / "roles.yaml"
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise PolicyError(
-            f"{path}: cannot read role registry ({err.strerror}); "
-            f"set {POLICY_DIR_ENV} to the folder holding roles.yaml"
-        ) from err
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as err:
-        raise PolicyError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise PolicyError(f"{path}: expected a mapping with keys 'version' and 'roles'")
+    raw, data = read_policy_yaml(path, "role registry", "'version' and 'roles'")
     try:
         return RoleRegistry.model_validate(
             {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}
         )
     except ValidationError as err:
         raise PolicyError(f"{path}: {format_validation_error(err)}") from err
+
+
+def read_policy_yaml(path: Path, what: str, keys: str) -> tuple[bytes, dict]:
+    """Read a policy file: its exact bytes (for the sha256 evidence) and its YAML mapping.
+
+    Raises:
+        PolicyError: unreadable, not YAML, or not a mapping; naming the file and the fix.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise PolicyError(
+            f"{path}: cannot read {what} ({err.strerror}); set {POLICY_DIR_ENV} to the folder "
+            f"holding {path.name}"
+        ) from err
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise PolicyError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: expected a mapping with keys {keys}")
+    return raw, data
 
 
 def format_validation_error(err: ValidationError) -> str:

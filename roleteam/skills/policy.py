@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,11 +26,11 @@ from pydantic import (
 from roleteam.constants import MAX_REASON_CHARS, PLAN_ID_PATTERN
 from roleteam.errors import PolicyError, UnknownRoleError
 from roleteam.registry import (
-    POLICY_DIR_ENV,
     RoleRegistry,
     format_validation_error,
     load_role_registry,
     policy_dir,
+    read_policy_yaml,
 )
 from roleteam.skills.loader import SKILL_NAME_PATTERN, is_valid_skill_name
 
@@ -336,19 +335,7 @@ def load_skill_policy(path: Path | None = None, registry: RoleRegistry | None = 
     """
     path = Path(path) if path else policy_dir() / "skills.yaml"
     registry = registry or load_role_registry()
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise PolicyError(
-            f"{path}: cannot read skill policy ({err.strerror}); set "
-            f"{POLICY_DIR_ENV} to the folder holding skills.yaml"
-        ) from err
-    try:
-        data: Any = yaml.safe_load(raw)
-    except yaml.YAMLError as err:
-        raise PolicyError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise PolicyError(f"{path}: expected a mapping with keys 'version', 'skills', 'roles' and 'waivers'")
+    raw, data = read_policy_yaml(path, "skill policy", "'version', 'skills', 'roles' and 'waivers'")
     try:
         return SkillPolicy.model_validate(
             {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()},
