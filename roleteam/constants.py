@@ -53,10 +53,12 @@ DEFAULT_CONTEXT_TOKEN_BUDGET = 8_000
 MIN_CONTEXT_TOKEN_BUDGET = 200
 MAX_CONTEXT_TOKEN_BUDGET = 64_000
 
-# Backstops for continue-as-new beside Temporal's own suggestion.
+# Backstops for continue-as-new beside Temporal's own suggestion. One turn adds at most a few MB
+# (a maximal prompt of control characters, JSON-escaped, appears in several payloads), so rolling
+# over at 4 MiB keeps every run under Temporal's 10 MB warning.
 DEFAULT_TURNS_PER_RUN = 400
 MAX_EVENTS_PER_RUN = 8_000
-MAX_HISTORY_BYTES_PER_RUN = 6 * 1024 * 1024
+MAX_HISTORY_BYTES_PER_RUN = 4 * 1024 * 1024
 
 EXECUTION_MODES = ("persistent", "delegated", "scheduled")
 

@@ -328,11 +328,14 @@ class RoleSession:
 
     # --- message handlers ------------------------------------------------------------------
 
+    def _is_queued(self, invocation_id: str) -> bool:
+        return any(p.invocation_id == invocation_id for p in self._state.pending)
+
     def _known(self, invocation_id: str) -> bool:
         return (
             invocation_id in self._state.seen
             or invocation_id == self._running
-            or any(p.invocation_id == invocation_id for p in self._state.pending)
+            or self._is_queued(invocation_id)
         )
 
     def _queue_problem(self, request: InvokeInput) -> str | None:
@@ -365,19 +368,32 @@ class RoleSession:
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
     async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
-        if not self._known(request.invocation_id):
+        invocation_id = request.invocation_id
+        if not self._known(invocation_id):
             self._enqueue(request)
-        await workflow.wait_condition(
-            lambda: request.invocation_id in self._artifacts or request.invocation_id in self._state.seen
-        )
-        if request.invocation_id not in self._artifacts:
+
+        def done() -> bool:
+            return invocation_id in self._artifacts or invocation_id in self._state.seen
+
+        def handed_over() -> bool:
+            # A waiter whose invocation is still queued when the run must roll over lets go, so
+            # the run can end now instead of after the whole queue; the invocation is carried.
+            return self._rollover_due() and self._is_queued(invocation_id)
+
+        await workflow.wait_condition(lambda: done() or handed_over())
+        if not done():
             raise ApplicationError(
-                f"invocation {request.invocation_id!r} ran in an earlier run of this session "
-                f"(status {self._state.seen[request.invocation_id]}); read it with "
-                "'roleteam history'",
+                f"session is rolling over to a new run; invocation {invocation_id!r} stays queued "
+                "and is carried over: send the same update again to wait for it",
+                type=c.ROLLING_OVER_ERROR,
+            )
+        if invocation_id not in self._artifacts:
+            raise ApplicationError(
+                f"invocation {invocation_id!r} ran in an earlier run of this session "
+                f"(status {self._state.seen[invocation_id]}); read it with 'roleteam history'",
                 type="ArtifactNotRetained",
             )
-        return self._artifacts[request.invocation_id]
+        return self._artifacts[invocation_id]
 
     @invoke_and_wait.validator
     def _validate_invoke(self, request: InvokeInput) -> None:
