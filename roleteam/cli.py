@@ -81,6 +81,8 @@ def invoke(
         prompt = sys.stdin.read()
     from roleteam.client import RoleTeam
 
+    if timeout <= 0:
+        raise RoleteamError(f"--timeout {timeout:g}: give a number of seconds above 0")
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
     _check(plan, role)

@@ -58,7 +58,7 @@ from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
 DEFAULT_ADDRESS = "localhost:7233"
 TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
 BUDGET_ENV = "ROLETEAM_CONTEXT_TOKEN_BUDGET"
-ROLLOVER_RETRIES = 30
+WAIT_RETRIES = 600
 
 
 def configured_options() -> SessionOptions:
@@ -111,6 +111,9 @@ class RoleTeam:
     def __post_init__(self) -> None:
         self.registry = self.registry or load_role_registry()
         self.options = self.options or configured_options()
+        problems = self.options.problems()
+        if problems:
+            raise InvalidInputError("; ".join(problems))
 
     def role_id(self, role: str) -> str:
         return self.registry.resolve(role).id
@@ -149,8 +152,12 @@ class RoleTeam:
     async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
         """Run one invocation and wait for its artifact (update-with-start)."""
         start = self._start_input(plan_id, role)
-        # A session handing over to its next run turns new waiters away for a moment.
-        for attempt in range(ROLLOVER_RETRIES):
+        # Two waits are normal and retried here: a session handing over to its next run turns
+        # waiters away for a moment, and the server admits only so many waiting updates per
+        # workflow at once (10 on the dev server): past that the invocation is queued durably by
+        # signal and the update, now for a known id, is tried again until it finds room.
+        queued = False
+        for attempt in range(WAIT_RETRIES):
             operation = WithStartWorkflowOperation(  # single-use: a new one per attempt
                 WORKFLOW_TYPE,
                 start,
@@ -166,10 +173,19 @@ class RoleTeam:
                     result_type=ExecutionArtifact,
                 )
             except WorkflowUpdateFailedError as err:
-                if _error_type(err) != ROLLING_OVER_ERROR or attempt == ROLLOVER_RETRIES - 1:
+                if _error_type(err) != ROLLING_OVER_ERROR:
                     raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
-            await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-        raise AssertionError("unreachable")
+            except RPCError as err:
+                if "in-flight updates" not in err.message:
+                    raise RoleteamError(f"Temporal refused the request: {err.message}") from None
+                if not queued:
+                    await self.send(plan_id, role, request)
+                    queued = True
+            await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+        raise RoleteamError(
+            f"invocation {request.invocation_id!r} is queued but no result came after "
+            f"{WAIT_RETRIES} tries; wait for it again with the same id"
+        )
 
     async def send(self, plan_id: str, role: str, request: InvokeInput) -> str:
         """Queue one invocation without waiting (signal-with-start); returns its id."""

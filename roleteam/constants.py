@@ -36,13 +36,26 @@ MAX_ERROR_CHARS = 4_000
 
 # The queue carried across continue-as-new must fit one payload with the rest of the state.
 MAX_PENDING_INVOCATIONS = 200
-MAX_PENDING_BYTES = 640 * 1024
+MAX_PENDING_BYTES = 384 * 1024
 
-# Invocation ids remembered for idempotency, across runs. Older ids fall out of the window.
+# Invocation ids remembered for idempotency, across runs, as 16-hex-digit digests (about 32 bytes
+# each in JSON, whatever the id's length). Older ids fall out of the window.
 IDEMPOTENCY_WINDOW = 5_000
 # Full artifacts handed on at continue-as-new so `invoke_and_wait` can still answer at once.
-CARRIED_ARTIFACTS_BYTES = 256 * 1024
+CARRIED_ARTIFACTS_BYTES = 128 * 1024
+# JSON bytes of the role's memory: verbatim recent turns, and the summary of older ones.
+MAX_RECENT_TURNS_BYTES = 384 * 1024
+MAX_SUMMARY_BYTES = 96 * 1024
+# Each folded turn's prompt and reply as the summariser sees them.
+SUMMARY_INPUT_CHARS_PER_TEXT = 8_000
+# Newest retire/reopen trail entries carried to the next run (older ones stay in the history of
+# the runs that received them).
+MAX_TRAIL_BYTES = 96 * 1024
+# Last line of defence: an activity input above this is not scheduled (the invocation fails).
+MAX_ACTIVITY_INPUT_BYTES = 1_800 * 1024
 # The whole hand-over at continue-as-new stays under this (Temporal's payload limit is 2 MB).
+# By construction it does: queue 384 KiB (or one request of up to ~600 KiB escaped) + ids
+# 160 KiB + memory 480 KiB + trail 96 KiB + artifacts 128 KiB, plus small fields.
 MAX_CARRY_BYTES = 1_600 * 1024
 # Error type of an `invoke_and_wait` rejected while the session hands over to a new run.
 ROLLING_OVER_ERROR = "RollingOver"

@@ -36,6 +36,7 @@ class SessionOptions(BaseModel):
     model_max_attempts: int = 6
 
     def problems(self) -> list[str]:
+        """Out-of-range options, named with their allowed range; checked when a session starts."""
         found = []
         budget = self.context_token_budget
         if budget is not None and not MIN_CONTEXT_TOKEN_BUDGET <= budget <= MAX_CONTEXT_TOKEN_BUDGET:
@@ -43,12 +44,17 @@ class SessionOptions(BaseModel):
                 f"options.context_token_budget={budget}: use {MIN_CONTEXT_TOKEN_BUDGET}"
                 f"..{MAX_CONTEXT_TOKEN_BUDGET}"
             )
-        if self.turns_per_run is not None and self.turns_per_run < 1:
-            found.append(f"options.turns_per_run={self.turns_per_run}: use 1 or more")
-        if self.model_max_attempts < 1:
-            found.append(f"options.model_max_attempts={self.model_max_attempts}: use 1 or more")
-        if self.model_timeout_seconds <= 0 or self.model_heartbeat_timeout_seconds <= 0:
-            found.append("options.model_*_seconds: timeouts must be positive")
+        if self.turns_per_run is not None and not 1 <= self.turns_per_run <= 10_000:
+            found.append(f"options.turns_per_run={self.turns_per_run}: use 1..10000")
+        if not 1 <= self.model_max_attempts <= 100:
+            found.append(f"options.model_max_attempts={self.model_max_attempts}: use 1..100")
+        # NaN fails every comparison, so these also refuse it.
+        if not 1.0 <= self.model_timeout_seconds <= 86_400.0:
+            found.append(f"options.model_timeout_seconds={self.model_timeout_seconds}: use 1..86400")
+        if not 1.0 <= self.model_heartbeat_timeout_seconds <= 3_600.0:
+            found.append(
+                f"options.model_heartbeat_timeout_seconds={self.model_heartbeat_timeout_seconds}: use 1..3600"
+            )
         return found
 
 
@@ -87,7 +93,7 @@ class InvokeInput(BaseModel):
     def problems(self) -> list[str]:
         """What is wrong with this request, as messages naming the field and the fix."""
         found = []
-        if not INVOCATION_ID_PATTERN.match(self.invocation_id):
+        if not INVOCATION_ID_PATTERN.fullmatch(self.invocation_id):
             found.append(
                 f"invocation_id={self.invocation_id[:80]!r}: use 1-128 letters, digits or "
                 "'._:@/-', starting with a letter or digit"

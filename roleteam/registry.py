@@ -90,7 +90,7 @@ class RoleRegistry(_Strict):
     def _check_references(self) -> RoleRegistry:
         seen: dict[str, str] = {}
         for role_id, spec in self.roles.items():
-            if not ROLE_ID_PATTERN.match(role_id):
+            if not ROLE_ID_PATTERN.fullmatch(role_id):
                 raise ValueError(
                     f"roles.{role_id}: role ids are lower-case letters, digits and '-' "
                     f"(pattern {ROLE_ID_PATTERN.pattern})"
@@ -178,7 +178,7 @@ def format_validation_error(err: ValidationError) -> str:
 
 def validate_plan_id(plan_id: str) -> str:
     """Return the plan id unchanged, or raise: ids are never slugified into collisions."""
-    if not PLAN_ID_PATTERN.match(plan_id):
+    if not PLAN_ID_PATTERN.fullmatch(plan_id):
         raise InvalidInputError(
             f"invalid plan id {plan_id!r}: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -65,7 +65,7 @@ def test_valid_plan_ids_are_kept_verbatim(plan_id):
     assert validate_plan_id(plan_id) == plan_id
 
 
-@pytest.mark.parametrize("plan_id", ["", "-lead", "a b", "plan/1", "a" * 65, "plan:1", "é"])
+@pytest.mark.parametrize("plan_id", ["", "-lead", "a b", "plan/1", "a" * 65, "plan:1", "é", "p\n"])
 def test_invalid_plan_ids_are_refused_not_slugified(plan_id):
     with pytest.raises(InvalidInputError, match="invalid plan id"):
         validate_plan_id(plan_id)

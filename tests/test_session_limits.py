@@ -19,7 +19,7 @@ from roleteam.models import (
     Turn,
 )
 from roleteam.worker_runtime import build_worker
-from workflows.role_session import _fit_carry, _json_bytes
+from workflows.role_session import _digest, _fit_carry, _json_bytes
 
 
 async def test_alias_in_the_workflow_id_is_refused_not_a_second_memory(client, task_queue, worker, plan_id):
@@ -105,23 +105,123 @@ async def test_transcript_survives_expired_early_runs(client, task_queue, worker
     assert [t.prompt for t in partial.turns] == ["decision 1", "decision 2"]
 
 
-def test_hand_over_is_trimmed_to_fit_one_payload_without_losing_work():
-    long_id = "i" * 120
-    pending = [InvokeInput(invocation_id=f"p-{n}", prompt="x" * 3_000) for n in range(200)]
+def test_hand_over_fits_one_payload_at_every_limit_without_losing_work():
+    # Everything at its limit, with JSON escaping at its worst (six bytes a character).
+    nasty = "\x01"
+    pending = [InvokeInput(invocation_id=f"p-{n}", prompt=nasty * 9_000) for n in range(7)]
+    assert sum(_json_bytes(p) for p in pending) <= c.MAX_PENDING_BYTES
     trail = [
-        LifecycleEvent(action="retire", reason="r" * c.MAX_REASON_CHARS, at=datetime.now(UTC), generation=1)
+        LifecycleEvent(
+            action="retire",
+            reason=nasty * c.MAX_REASON_CHARS,
+            requested_by="x" * 200,
+            at=datetime.now(UTC),
+            generation=1,
+        )
     ] * c.MAX_LIFECYCLE_EVENTS
-    state = CarriedState(
-        seen={f"{long_id}-{n}": "completed" for n in range(c.IDEMPOTENCY_WINDOW)},
-        pending=pending,
-        summary="s" * 60_000,
-        lifecycle=trail,
-        recent_turns=[Turn(turn=1, invocation_id="t", prompt="p" * 100_000, reply="r" * 100_000)],
+    recent = [Turn(turn=1, invocation_id="t", prompt=nasty * 30_000, reply=nasty * 30_000)]
+    artifact = ExecutionArtifact(
+        plan_id="p",
+        role="developer",
+        workflow_id="role:p:developer",
+        run_id="r",
+        invocation_id="a",
+        generation=1,
+        status="completed",
+        prompt=nasty * 20_000,
+        started_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+        duration_ms=1,
     )
-    assert _json_bytes(state) > c.MAX_CARRY_BYTES
+    state = CarriedState(
+        seen={_digest(f"{'i' * 120}-{n}"): "completed" for n in range(c.IDEMPOTENCY_WINDOW)},
+        pending=pending,
+        summary=nasty * 16_000,
+        lifecycle=trail,
+        recent_turns=recent,
+        recent_artifacts=[artifact],
+    )
     _fit_carry(state)
 
     assert _json_bytes(state) <= c.MAX_CARRY_BYTES
-    assert state.pending == pending and state.summary == "s" * 60_000 and state.lifecycle == trail
-    assert 0 < len(state.seen) < c.IDEMPOTENCY_WINDOW
-    assert f"{long_id}-{c.IDEMPOTENCY_WINDOW - 1}" in state.seen  # the newest ids are kept
+    assert state.pending == pending and state.recent_turns == recent
+    assert len(state.seen) == c.IDEMPOTENCY_WINDOW  # idempotency is never traded for room
+    assert 0 < len(state.lifecycle) < len(trail)  # the newest trail entries are carried
+    assert sum(_json_bytes(e) for e in state.lifecycle) <= c.MAX_TRAIL_BYTES
+
+
+async def test_out_of_range_options_fail_the_start_instead_of_wedging(client, task_queue, worker, plan_id):
+    from temporalio.client import WorkflowFailureError
+
+    handle = await client.start_workflow(
+        c.WORKFLOW_TYPE,
+        {
+            "plan_id": plan_id,
+            "role": "developer",
+            "options": {"model_max_attempts": 10_000_000_000, "model_timeout_seconds": 1e300},
+        },
+        id=session_workflow_id(plan_id, "developer"),
+        task_queue=task_queue,
+        start_signal=c.SIGNAL_INVOKE,
+        start_signal_args=[InvokeInput(invocation_id="i1", prompt="hello")],
+    )
+    try:
+        await asyncio.wait_for(handle.result(), 30)
+        raise AssertionError("the session should have failed")
+    except WorkflowFailureError as err:
+        message = str(err.cause)
+    assert "options.model_max_attempts=10000000000: use 1..100" in message
+    assert "options.model_timeout_seconds=1e+300: use 1..86400" in message
+
+
+async def test_largest_context_of_escaped_characters_never_overflows_a_payload(
+    client, task_queue, worker, plan_id
+):
+    team = RoleTeam(
+        client, task_queue=task_queue, options=SessionOptions(context_token_budget=c.MAX_CONTEXT_TOKEN_BUDGET)
+    )
+    sizes = [62_000, 62_000, c.MAX_PROMPT_BYTES, 10]
+    artifacts = [
+        await team.invoke(plan_id, "developer", team.request("\x01" * size, f"big-{n}"))
+        for n, size in enumerate(sizes)
+    ]
+    assert [a.status for a in artifacts] == ["completed"] * 4
+    assert [a.turn for a in artifacts] == [1, 2, 3, 4]
+    state = await team.state(plan_id, "developer")
+    assert state.summarized_turns >= 2  # the memory was folded to stay within its byte budget
+
+
+async def test_updates_arriving_together_cannot_overfill_the_queue(client, team, task_queue, plan_id):
+    from temporalio.client import WorkflowUpdateFailedError
+
+    queued_by_signal = c.MAX_PENDING_INVOCATIONS - 5
+    for n in range(queued_by_signal):
+        await team.send(plan_id, "developer", team.request(f"job {n}", f"s-{n}"))
+    handle = team.handle(plan_id, "developer")
+    # No worker yet: these ten updates (the server's in-flight limit) arrive in one activation,
+    # and each validator sees the same five free places.
+    calls = [
+        asyncio.create_task(
+            handle.execute_update(
+                c.UPDATE_INVOKE_AND_WAIT,
+                InvokeInput(invocation_id=f"u-{n}", prompt=f"update {n}"),
+                result_type=ExecutionArtifact,
+            )
+        )
+        for n in range(10)
+    ]
+    await asyncio.sleep(2)
+    async with build_worker(client, task_queue):
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        for _ in range(100):  # invocations carried over by a roll-over finish in the next run
+            state = await team.state(plan_id, "developer")
+            if state.turns == c.MAX_PENDING_INVOCATIONS and not state.pending:
+                break
+            await asyncio.sleep(0.2)
+
+    reasons = [str(r.cause) for r in results if isinstance(r, WorkflowUpdateFailedError)]
+    answered = sum(isinstance(r, ExecutionArtifact) for r in results)
+    carried = sum("stays queued and is carried over" in r for r in reasons)
+    full = sum("queue is full" in r for r in reasons)
+    assert (answered + carried, full) == (5, 5), reasons
+    assert state.turns == c.MAX_PENDING_INVOCATIONS and state.pending == 0

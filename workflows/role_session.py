@@ -7,6 +7,7 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -34,7 +35,13 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
-    from workflows.context import clip_tail, context_tokens, fallback_summary, turns_to_fold
+    from workflows.context import (
+        clip_tail,
+        context_tokens,
+        fallback_summary,
+        for_summary,
+        turns_to_fold,
+    )
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -76,9 +83,9 @@ class RoleSession:
 
     def _check_start_input(self, input: SessionInput) -> None:
         problems = input.options.problems()
-        if not c.PLAN_ID_PATTERN.match(input.plan_id):
+        if not c.PLAN_ID_PATTERN.fullmatch(input.plan_id):
             problems.append(f"plan_id={input.plan_id!r}: use 1-64 letters, digits, '.', '_', '-'")
-        if not c.ROLE_ID_PATTERN.match(input.role):
+        if not c.ROLE_ID_PATTERN.fullmatch(input.role):
             problems.append(f"role={input.role!r}: use the canonical role id, e.g. 'developer'")
         expected = c.session_workflow_id(input.plan_id, input.role)
         if workflow.info().workflow_id != expected:
@@ -99,12 +106,7 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
-        window = len(state.seen)
         _fit_carry(state)
-        if len(state.seen) < window:
-            workflow.logger.warning(
-                "idempotency window trimmed to %d ids to fit the hand-over", len(state.seen)
-            )
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
             self._turns_this_run,
@@ -193,21 +195,35 @@ class RoleSession:
             summarized_turns=self._state.summarized_turns,
             context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
         )
+        call = ModelCallInput(
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            invocation_id=request.invocation_id,
+            turn=turn,
+            system_prompt=brief.system_prompt,
+            summary=self._state.summary,
+            recent_turns=self._state.recent_turns,
+            prompt=request.prompt,
+            model=brief.model,
+        )
+        size = _json_bytes(call)
+        if size > c.MAX_ACTIVITY_INPUT_BYTES:
+            # Unreachable within the documented limits; failing beats a payload Temporal rejects.
+            error = (
+                f"model input would be {size} bytes, over the {c.MAX_ACTIVITY_INPUT_BYTES}-byte "
+                "limit: shorten the prompt or the role's skills"
+            )
+            self._record(
+                self._artifact(
+                    request, started, "failed", turn=turn, context=used, skills=brief.skills, error=error
+                )
+            )
+            return
         options = self._input.options
         try:
             reply = await workflow.execute_activity(
                 c.ACTIVITY_CALL_MODEL,
-                ModelCallInput(
-                    plan_id=self._input.plan_id,
-                    role=self._input.role,
-                    invocation_id=request.invocation_id,
-                    turn=turn,
-                    system_prompt=brief.system_prompt,
-                    summary=self._state.summary,
-                    recent_turns=self._state.recent_turns,
-                    prompt=request.prompt,
-                    model=brief.model,
-                ),
+                call,
                 result_type=ModelReply,
                 start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
                 heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
@@ -241,28 +257,29 @@ class RoleSession:
         await self._compact()
 
     async def _compact(self) -> None:
-        count = turns_to_fold(self._state.recent_turns, self._budget)
+        count = turns_to_fold(self._state.recent_turns, self._budget, c.MAX_RECENT_TURNS_BYTES)
         if not count:
             return
         folded = self._state.recent_turns[:count]
         max_tokens = max(self._budget // 4, 50)
+        gist = [for_summary(t, c.SUMMARY_INPUT_CHARS_PER_TEXT) for t in folded]
         try:
             result = await workflow.execute_activity(
                 c.ACTIVITY_SUMMARIZE_TURNS,
                 SummarizeInput(
                     role=self._input.role,
                     previous_summary=self._state.summary,
-                    turns=folded,
+                    turns=gist,
                     max_tokens=max_tokens,
                 ),
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
-            summary = clip_tail(result.summary, max_tokens)
+            summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
         except ActivityError as err:
             workflow.logger.warning("summarisation failed, folding mechanically: %s", _cause(err))
-            summary = fallback_summary(self._state.summary, folded, max_tokens)
+            summary = fallback_summary(self._state.summary, folded, max_tokens, c.MAX_SUMMARY_BYTES)
         self._state.summary = summary
         self._state.summarized_turns += count
         self._state.recent_turns = self._state.recent_turns[count:]
@@ -322,7 +339,7 @@ class RoleSession:
 
     def _remember(self, invocation_id: str, status) -> None:
         seen = self._state.seen
-        seen[invocation_id] = status
+        seen[_digest(invocation_id)] = status
         while len(seen) > c.IDEMPOTENCY_WINDOW:
             del seen[next(iter(seen))]
 
@@ -333,7 +350,7 @@ class RoleSession:
 
     def _known(self, invocation_id: str) -> bool:
         return (
-            invocation_id in self._state.seen
+            _digest(invocation_id) in self._state.seen
             or invocation_id == self._running
             or self._is_queued(invocation_id)
         )
@@ -343,13 +360,14 @@ class RoleSession:
         if len(pending) >= c.MAX_PENDING_INVOCATIONS:
             return f"queue is full ({len(pending)} invocations waiting); retry later"
         queued_bytes = sum(_json_bytes(p) for p in pending)
-        if queued_bytes + _json_bytes(request) > c.MAX_PENDING_BYTES:
+        # One request always fits an empty queue, so the largest valid prompt is never refused.
+        if pending and queued_bytes + _json_bytes(request) > c.MAX_PENDING_BYTES:
             return f"queue holds {queued_bytes} bytes of prompts already; retry later"
         return None
 
     @workflow.signal(name=c.SIGNAL_INVOKE)
     def invoke(self, request: InvokeInput) -> None:
-        if not c.INVOCATION_ID_PATTERN.match(request.invocation_id):
+        if not c.INVOCATION_ID_PATTERN.fullmatch(request.invocation_id):
             # Without a usable id there is nothing to key a refusal by; the log keeps it.
             workflow.logger.warning("dropping invoke signal: %s", "; ".join(request.problems()))
             return
@@ -370,10 +388,14 @@ class RoleSession:
     async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
         invocation_id = request.invocation_id
         if not self._known(invocation_id):
+            # Validators of updates arriving together all see the same room; check again here.
+            problem = self._queue_problem(request)
+            if problem:
+                raise ApplicationError(problem, type="QueueFull")
             self._enqueue(request)
 
         def done() -> bool:
-            return invocation_id in self._artifacts or invocation_id in self._state.seen
+            return invocation_id in self._artifacts or _digest(invocation_id) in self._state.seen
 
         def handed_over() -> bool:
             # A waiter whose invocation is still queued when the run must roll over lets go, so
@@ -390,7 +412,8 @@ class RoleSession:
         if invocation_id not in self._artifacts:
             raise ApplicationError(
                 f"invocation {invocation_id!r} ran in an earlier run of this session "
-                f"(status {self._state.seen[invocation_id]}); read it with 'roleteam history'",
+                f"(status {self._state.seen[_digest(invocation_id)]}); read it with "
+                "'roleteam history'",
                 type="ArtifactNotRetained",
             )
         return self._artifacts[invocation_id]
@@ -470,6 +493,11 @@ class RoleSession:
         return self._artifacts.get(request.invocation_id)
 
 
+def _digest(invocation_id: str) -> str:
+    """The idempotency key as remembered: fixed size, whatever the id's length."""
+    return hashlib.blake2b(invocation_id.encode(), digest_size=8).hexdigest()
+
+
 def _json_bytes(model) -> int:
     return len(model.model_dump_json().encode())
 
@@ -477,15 +505,15 @@ def _json_bytes(model) -> int:
 def _fit_carry(state: CarriedState) -> None:
     """Trim what is merely convenient until the hand-over fits one payload.
 
-    Pending invocations, summary, recent turns and the trail are never dropped; carried artifacts
-    go first (they stay readable with `roleteam history`), then the oldest idempotency ids.
+    The queue, the idempotency ids and the memory are bounded on their own and never dropped;
+    the trail is cut to its newest `MAX_TRAIL_BYTES` (older entries stay in the histories of the
+    runs that received them), and carried artifacts go first when room is short (their turns stay
+    readable with `roleteam history`).
     """
+    while state.lifecycle and sum(_json_bytes(e) for e in state.lifecycle) > c.MAX_TRAIL_BYTES:
+        state.lifecycle = state.lifecycle[1:]
     while _json_bytes(state) > c.MAX_CARRY_BYTES and state.recent_artifacts:
         state.recent_artifacts = state.recent_artifacts[1:]
-    while _json_bytes(state) > c.MAX_CARRY_BYTES and state.seen:
-        oldest = list(state.seen)[: max(len(state.seen) // 10, 1)]
-        for invocation_id in oldest:
-            del state.seen[invocation_id]
 
 
 def _cause(err: ActivityError) -> str:
