@@ -19,7 +19,7 @@ from roleteam.models import (
     Turn,
 )
 from roleteam.worker_runtime import build_worker
-from workflows.role_session import _digest, _fit_carry, _json_bytes
+from workflows.carry import digest, fit_carry, payload_bytes
 
 
 async def test_alias_in_the_workflow_id_is_refused_not_a_second_memory(client, task_queue, worker, plan_id):
@@ -109,7 +109,7 @@ def test_hand_over_fits_one_payload_at_every_limit_without_losing_work():
     # Everything at its limit, with JSON escaping at its worst (six bytes a character).
     nasty = "\x01"
     pending = [InvokeInput(invocation_id=f"p-{n}", prompt=nasty * 9_000) for n in range(7)]
-    assert sum(_json_bytes(p) for p in pending) <= c.MAX_PENDING_BYTES
+    assert sum(payload_bytes(p) for p in pending) <= c.MAX_PENDING_BYTES
     trail = [
         LifecycleEvent(
             action="retire",
@@ -134,20 +134,20 @@ def test_hand_over_fits_one_payload_at_every_limit_without_losing_work():
         duration_ms=1,
     )
     state = CarriedState(
-        seen={_digest(f"{'i' * 120}-{n}"): "completed" for n in range(c.IDEMPOTENCY_WINDOW)},
+        seen={digest(f"{'i' * 120}-{n}"): "completed" for n in range(c.IDEMPOTENCY_WINDOW)},
         pending=pending,
         summary=nasty * 16_000,
         lifecycle=trail,
         recent_turns=recent,
         recent_artifacts=[artifact],
     )
-    _fit_carry(state)
+    fit_carry(state)
 
-    assert _json_bytes(state) <= c.MAX_CARRY_BYTES
+    assert payload_bytes(state) <= c.MAX_CARRY_BYTES
     assert state.pending == pending and state.recent_turns == recent
     assert len(state.seen) == c.IDEMPOTENCY_WINDOW  # idempotency is never traded for room
     assert 0 < len(state.lifecycle) < len(trail)  # the newest trail entries are carried
-    assert sum(_json_bytes(e) for e in state.lifecycle) <= c.MAX_TRAIL_BYTES
+    assert sum(payload_bytes(e) for e in state.lifecycle) <= c.MAX_TRAIL_BYTES
 
 
 async def test_out_of_range_options_fail_the_start_instead_of_wedging(client, task_queue, worker, plan_id):

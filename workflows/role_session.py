@@ -7,7 +7,6 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -35,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
+    from workflows.carry import digest, fit_carry, payload_bytes
     from workflows.context import (
         clip_tail,
         context_tokens,
@@ -64,8 +64,9 @@ class RoleSession:
     async def run(self, input: SessionInput) -> None:
         self._check_start_input(input)
         while True:
-            # In-flight `invoke_and_wait` updates wait for invocations this run must finish, so
-            # roll over only once they are done; later signals ride along in `pending`.
+            # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
+            # invocations let go (see invoke_and_wait), so only the running one's waiter holds
+            # the run; the queue rides along in `pending`.
             if self._rollover_due() and workflow.all_handlers_finished():
                 self._continue_as_new()
             await workflow.wait_condition(
@@ -106,7 +107,7 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
-        _fit_carry(state)
+        fit_carry(state)
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
             self._turns_this_run,
@@ -125,7 +126,7 @@ class RoleSession:
         carried: list[ExecutionArtifact] = []
         room = c.CARRIED_ARTIFACTS_BYTES
         for artifact in reversed(list(self._artifacts.values())):
-            size = _json_bytes(artifact)
+            size = payload_bytes(artifact)
             if size > room:
                 break
             room -= size
@@ -206,7 +207,7 @@ class RoleSession:
             prompt=request.prompt,
             model=brief.model,
         )
-        size = _json_bytes(call)
+        size = payload_bytes(call)
         if size > c.MAX_ACTIVITY_INPUT_BYTES:
             # Unreachable within the documented limits; failing beats a payload Temporal rejects.
             error = (
@@ -339,7 +340,7 @@ class RoleSession:
 
     def _remember(self, invocation_id: str, status) -> None:
         seen = self._state.seen
-        seen[_digest(invocation_id)] = status
+        seen[digest(invocation_id)] = status
         while len(seen) > c.IDEMPOTENCY_WINDOW:
             del seen[next(iter(seen))]
 
@@ -350,7 +351,7 @@ class RoleSession:
 
     def _known(self, invocation_id: str) -> bool:
         return (
-            _digest(invocation_id) in self._state.seen
+            digest(invocation_id) in self._state.seen
             or invocation_id == self._running
             or self._is_queued(invocation_id)
         )
@@ -359,9 +360,9 @@ class RoleSession:
         pending = self._state.pending
         if len(pending) >= c.MAX_PENDING_INVOCATIONS:
             return f"queue is full ({len(pending)} invocations waiting); retry later"
-        queued_bytes = sum(_json_bytes(p) for p in pending)
+        queued_bytes = sum(payload_bytes(p) for p in pending)
         # One request always fits an empty queue, so the largest valid prompt is never refused.
-        if pending and queued_bytes + _json_bytes(request) > c.MAX_PENDING_BYTES:
+        if pending and queued_bytes + payload_bytes(request) > c.MAX_PENDING_BYTES:
             return f"queue holds {queued_bytes} bytes of prompts already; retry later"
         return None
 
@@ -395,7 +396,7 @@ class RoleSession:
             self._enqueue(request)
 
         def done() -> bool:
-            return invocation_id in self._artifacts or _digest(invocation_id) in self._state.seen
+            return invocation_id in self._artifacts or digest(invocation_id) in self._state.seen
 
         def handed_over() -> bool:
             # A waiter whose invocation is still queued when the run must roll over lets go, so
@@ -412,7 +413,7 @@ class RoleSession:
         if invocation_id not in self._artifacts:
             raise ApplicationError(
                 f"invocation {invocation_id!r} ran in an earlier run of this session "
-                f"(status {self._state.seen[_digest(invocation_id)]}); read it with "
+                f"(status {self._state.seen[digest(invocation_id)]}); read it with "
                 "'roleteam history'",
                 type="ArtifactNotRetained",
             )
@@ -491,29 +492,6 @@ class RoleSession:
     @workflow.query(name=c.QUERY_ARTIFACT)
     def artifact(self, request: ArtifactQuery) -> ExecutionArtifact | None:
         return self._artifacts.get(request.invocation_id)
-
-
-def _digest(invocation_id: str) -> str:
-    """The idempotency key as remembered: fixed size, whatever the id's length."""
-    return hashlib.blake2b(invocation_id.encode(), digest_size=8).hexdigest()
-
-
-def _json_bytes(model) -> int:
-    return len(model.model_dump_json().encode())
-
-
-def _fit_carry(state: CarriedState) -> None:
-    """Trim what is merely convenient until the hand-over fits one payload.
-
-    The queue, the idempotency ids and the memory are bounded on their own and never dropped;
-    the trail is cut to its newest `MAX_TRAIL_BYTES` (older entries stay in the histories of the
-    runs that received them), and carried artifacts go first when room is short (their turns stay
-    readable with `roleteam history`).
-    """
-    while state.lifecycle and sum(_json_bytes(e) for e in state.lifecycle) > c.MAX_TRAIL_BYTES:
-        state.lifecycle = state.lifecycle[1:]
-    while _json_bytes(state) > c.MAX_CARRY_BYTES and state.recent_artifacts:
-        state.recent_artifacts = state.recent_artifacts[1:]
 
 
 def _cause(err: ActivityError) -> str:
