@@ -137,17 +137,8 @@ class RoleSession:
 
     async def _run_invocation(self, request: InvokeInput) -> None:
         started = workflow.now()
-        if self._state.status == "retired":
-            last = self._state.lifecycle[-1] if self._state.lifecycle else None
-            why = f" ({last.reason!r}, {last.at.isoformat()})" if last else ""
-            self._record(
-                self._artifact(
-                    request,
-                    started,
-                    "refused",
-                    reason=(f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"),
-                )
-            )
+        if self._state.status == "retired":  # queued before the role was retired
+            self._record(self._retired_refusal(request))
             return
         try:
             brief = await workflow.execute_activity(
@@ -329,6 +320,12 @@ class RoleSession:
             duration_ms=int((finished - started).total_seconds() * 1000),
         )
 
+    def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
+        last = self._state.lifecycle[-1] if self._state.lifecycle else None
+        why = f" ({last.reason!r}, {last.at.isoformat()})" if last else ""
+        reason = f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"
+        return self._artifact(request, workflow.now(), "refused", reason=reason)
+
     def _record(self, artifact: ExecutionArtifact) -> None:
         self._artifacts[artifact.invocation_id] = artifact
         # Only invocations that ran are remembered for idempotency: a refused one never reached
@@ -379,6 +376,9 @@ class RoleSession:
         if problem:
             self._record(self._artifact(request, workflow.now(), "refused", reason=problem))
             return
+        if self._state.status == "retired":  # sent while retired: refused even if reopened soon
+            self._record(self._retired_refusal(request))
+            return
         self._enqueue(request)
 
     def _enqueue(self, request: InvokeInput) -> None:
@@ -388,6 +388,10 @@ class RoleSession:
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
     async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
         invocation_id = request.invocation_id
+        if not self._known(invocation_id) and self._state.status == "retired":
+            refusal = self._retired_refusal(request)
+            self._record(refusal)
+            return refusal
         if not self._known(invocation_id):
             # Validators of updates arriving together all see the same room; check again here.
             problem = self._queue_problem(request)
