@@ -8,11 +8,9 @@ that worker keeps running.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,26 +18,13 @@ import pytest
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
 from roleteam.models import ExecutionArtifact, RoleState
 from roleteam.registry import load_role_registry
+from tests.processes import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "roleteam"
 ROLETEAM = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "roleteam.cli"]
 ROLE_IDS = list(load_role_registry().roles)
 TRICKY_PROMPT = 'Ship "Ünïcode" notes — line 1\nline 2:\ttabs, quotes \' " and {braces} ✓'
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-    @property
-    def err_lines(self) -> list[str]:
-        return self.err.strip().splitlines()
 
 
 async def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> Result:

@@ -13,23 +13,13 @@ import json
 import logging
 import os
 import subprocess
-from dataclasses import dataclass
 
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
 from roleteam.devserver import temporal_binary
 from roleteam.models import ExecutionArtifact, RoleState
+from tests.processes import Result
 
 TRICKY_PROMPT = 'Plan "Ünïcode" release — step 1:\n\tkeep quotes \' " and braces {x} verbatim ✓'
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
 
 
 async def temporal(client, *args: str, timeout: float = 60) -> Result:
