@@ -23,6 +23,7 @@ from roleteam.output import (
     print_json,
     status_table,
 )
+from roleteam.registry import RoleRegistry
 
 app = typer.Typer(
     help="Durable AI role sessions on Temporal.",
@@ -39,22 +40,21 @@ AddressOpt = Annotated[
 ]
 
 
-def _check(plan: str, role: str | None = None) -> None:
+def _check(plan: str, role: str | None = None) -> RoleRegistry:
     """Validate names before connecting, so a typo is reported even with no server up."""
     from roleteam.registry import load_role_registry, validate_plan_id
 
     validate_plan_id(plan)
+    registry = load_role_registry()
     if role is not None:
-        load_role_registry().resolve(role)
+        registry.resolve(role)
+    return registry
 
 
-def _team(address: str | None):
+async def _team(address: str | None, registry: RoleRegistry | None = None):
     from roleteam.client import RoleTeam, connect
 
-    async def make() -> RoleTeam:
-        return RoleTeam(await connect(address))
-
-    return make()
+    return RoleTeam(await connect(address), registry=registry)
 
 
 @app.command()
@@ -85,13 +85,13 @@ def invoke(
         raise RoleteamError(f"--timeout {timeout:g}: give a number of seconds above 0")
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
-    _check(plan, role)
+    registry = _check(plan, role)
     request = RoleTeam.request(
         prompt, invocation_id, mode=mode, requested_by=requested_by, domains=domain or [], files=file or []
     )
 
     async def go():
-        team = await _team(address)
+        team = await _team(address, registry)
         idle = not await team.worker_polling()
         if idle:
             err_console.print(
@@ -128,10 +128,10 @@ def invoke(
 @app.command()
 def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
     """Show every role's session in PLAN."""
-    _check(plan)
+    registry = _check(plan)
 
     async def go():
-        team = await _team(address)
+        team = await _team(address, registry)
         if not await team.worker_polling():
             raise RoleteamError(
                 f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
@@ -151,10 +151,10 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
     """Print ROLE's full verbatim transcript in PLAN, across all runs."""
     from roleteam.history import read_transcript
 
-    _check(plan, role)
+    registry = _check(plan, role)
 
     async def go():
-        team = await _team(address)
+        team = await _team(address, registry)
         handle = team.handle(plan, role)
         return await read_transcript(team.client, handle.id)
 
@@ -172,10 +172,10 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
 
 
 def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, address) -> None:
-    _check(plan, role)
+    registry = _check(plan, role)
 
     async def go():
-        team = await _team(address)
+        team = await _team(address, registry)
         await getattr(team, action)(plan, role, reason, by)
         if not await team.worker_polling():
             return None  # the signal is durable; it takes effect when a worker runs the session
@@ -246,12 +246,19 @@ def worker(address: AddressOpt = None) -> None:
         pass
 
 
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops the server the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 @app.command()
 def server(
     db: Annotated[Path, typer.Option(help="SQLite file that keeps the server's state.")] = Path(
         "~/.roleteam/temporal.db"
     ),
-    port: Annotated[int, typer.Option(help="gRPC port; the Web UI is on port+1000.")] = 7233,
+    port: Annotated[
+        int, typer.Option(min=1, max=64535, help="gRPC port; the Web UI is on port+1000.")
+    ] = 7233,
     ip: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
     """Run the embedded Temporal dev server (SQLite + Web UI) in the foreground."""
@@ -262,7 +269,7 @@ def server(
     err_console.print(
         f"Temporal dev server on {dev.address}, Web UI {dev.ui_url}, state in {dev.db_file}; Ctrl-C stops it"
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         dev.process.wait()
     except KeyboardInterrupt:

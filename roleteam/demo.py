@@ -15,6 +15,7 @@ from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
 from roleteam.devserver import DevServer, port_open
 from roleteam.errors import RoleteamError
 from roleteam.output import artifact_text, console, print_json, status_table
+from roleteam.registry import validate_plan_id
 from roleteam.worker_runtime import build_worker
 
 SCRIPT = [
@@ -27,6 +28,8 @@ SCRIPT = [
 
 
 async def run_demo(plan_id: str | None, keep: bool, json_out: bool, address: str | None) -> None:
+    if plan_id is not None:
+        validate_plan_id(plan_id)  # before a server is started for nothing
     address = address or DEFAULT_ADDRESS
     server = None
     host, _, port = address.rpartition(":")
