@@ -14,7 +14,7 @@ from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF
 from roleteam.errors import RoleteamError
 from roleteam.models import RoleBrief, RoleBriefInput
 from roleteam.registry import load_role_registry
-from roleteam.skills import SkillRequest, load_skill_policy, resolve_skills, skill_roots
+from roleteam.skills import SkillPolicy, SkillRequest, Waiver, load_skill_policy, resolve_skills, skill_roots
 
 
 @activity.defn(name=ACTIVITY_LOAD_ROLE_BRIEF)
@@ -28,7 +28,7 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
                 f"session role {request.role!r} is not a canonical role id; start the session "
                 f"as role {spec.id!r} with workflow id 'role:{request.plan_id}:{spec.id}'"
             )
-        policy = load_skill_policy(registry=registry)
+        policy = with_plan_waivers(load_skill_policy(registry=registry), request)
     except RoleteamError as err:
         raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None
     resolved = resolve_skills(
@@ -54,3 +54,20 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
         skill_policy_sha256=policy.sha256,
         skills=resolved.evidence,
     )
+
+
+def with_plan_waivers(policy: SkillPolicy, request: RoleBriefInput) -> SkillPolicy:
+    """The policy plus the skill waivers the plan's Lead granted, scoped to this plan.
+
+    They show in the evidence like the policy file's own waivers (compliance `waived`).
+    """
+    granted = [
+        Waiver.model_construct(
+            role=request.role, skill=w.skill, reason=w.reason, approved_by="lead", plan=request.plan_id
+        )
+        for w in request.plan_waivers
+        if w.role in (None, request.role)
+    ]
+    if not granted:
+        return policy
+    return policy.model_copy(update={"waivers": [*granted, *policy.waivers]})

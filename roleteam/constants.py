@@ -88,3 +88,79 @@ def estimate_tokens(text: str) -> int:
     the count must be identical on every replay.
     """
     return (len(text) + 3) // 4
+
+
+# --- the Plan workflow (docs/contract.md, "Plan wire contract") ---------------------------------
+
+PLAN_WORKFLOW_TYPE = "Plan"
+DELEGATED_WORKFLOW_TYPE = "DelegatedRun"
+SCHEDULED_WORKFLOW_TYPE = "ScheduledInvocation"
+
+SIGNAL_ROLE_EVENT = "role_event"  # RoleSession -> Plan: an artifact or a lifecycle change
+SIGNAL_PLAN_DIRECTIVE = "plan_directive"  # Plan -> RoleSession: waivers and budget state
+UPDATE_PLAN_OPEN = "open"
+UPDATE_REVIEW = "review"
+UPDATE_DISPATCH = "dispatch"
+UPDATE_REVALIDATE = "revalidate"
+UPDATE_WAIVE = "waive"
+UPDATE_SET_BUDGET = "set_budget"
+UPDATE_HALT = "halt"
+UPDATE_RESUME = "resume"
+UPDATE_COMPLETE = "complete"
+
+# workflow.patched ids of RoleSession behaviour added after release (see docs/contract.md).
+PATCH_PLAN_REPORTING = "plan-reporting"
+PATCH_DELEGATED_CHILD = "delegated-child"
+
+ACTIVITY_LOAD_TEAM_TEMPLATE = "load_team_template"
+ACTIVITY_REPORT_TO_PLAN = "report_to_plan"
+ACTIVITY_DELIVER_INVOCATION = "deliver_invocation"
+
+# Error types raised across the wire by the Plan workflow.
+INVALID_PLAN_INPUT_ERROR = "InvalidPlanInput"
+PLAN_REFUSED_ERROR = "PlanRefused"
+
+DEFAULT_TEAM = "standard"
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+# What one reply may add to a plan, and what a plan keeps in its live ledger. Findings evicted
+# from the ledger (closed ones first) stay in the histories of the runs that held them.
+MAX_FINDINGS_PER_REPLY = 50
+MAX_SKIPPED_PER_REPLY = 50
+MAX_DECISIONS_PER_REPLY = 50
+MAX_REPLY_SCAN_CHARS = 256 * 1024
+MAX_JSON_CANDIDATES = 20
+MAX_FINDING_TITLE_CHARS = 200
+MAX_FINDING_TEXT_CHARS = 4_000
+MAX_FINDING_FILES = 20
+MAX_FILE_PATH_CHARS = 300
+MAX_SOURCE_ID_CHARS = 64
+MAX_FINDING_HISTORY = 30
+MAX_FINDINGS_LEDGER_BYTES = 640 * 1024
+MAX_LINEAGE_ENTRIES = 200
+MAX_MODE_MISMATCHES = 50
+MAX_WAIVERS = 100
+MAX_PLAN_OUTBOX = 100
+MAX_PLAN_OUTBOX_BYTES = 256 * 1024
+PLAN_IDEMPOTENCY_WINDOW = 4_000
+PLAN_SOURCE_INDEX = 2_000
+# A Plan run rolls over well before Temporal's 10,240-event suggestion and its size warnings.
+PLAN_MAX_EVENTS_PER_RUN = 4_000
+PLAN_MAX_HISTORY_BYTES_PER_RUN = 4 * 1024 * 1024
+# Budgets warn at this share of the limit and refuse at 100 %.
+BUDGET_WARNING_SHARE = 0.8
+
+
+def plan_workflow_id(plan_id: str) -> str:
+    """The workflow id of a plan's `Plan` workflow."""
+    return f"plan:{plan_id}"
+
+
+def fix_invocation_id(finding_id: str, round_: int) -> str:
+    """Invocation id of a finding's remediation round: a repeated dispatch never runs twice."""
+    return f"fix:{finding_id}:r{round_}"
+
+
+def clarify_invocation_id(finding_id: str, number: int) -> str:
+    """Invocation id of the n-th clarification question about a finding."""
+    return f"clarify:{finding_id}:q{number}"

@@ -19,6 +19,7 @@ from roleteam.constants import (
     MAX_REQUESTED_BY_CHARS,
     MIN_CONTEXT_TOKEN_BUDGET,
 )
+from roleteam.report_models import FindingsEvidence, PlanDirective, PlanSkillWaiver, RoleEvent
 from roleteam.skills.resolve import SkillEvidence
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
@@ -174,6 +175,9 @@ class ExecutionArtifact(BaseModel):
     started_at: datetime
     finished_at: datetime
     duration_ms: int
+    findings: FindingsEvidence | None = None  # what the reply submitted to the plan
+    budget_warning: str | None = None  # set when the role's or the plan's budget is 80 % used
+    delegated_workflow_id: str | None = None  # mode delegated: the one-off child workflow that ran it
 
 
 class SessionInput(BaseModel):
@@ -201,6 +205,9 @@ class CarriedState(BaseModel):
     lifecycle: list[LifecycleEvent] = []
     last_invocation_id: str | None = None
     compliance: str | None = None
+    plan_seq: int = 0
+    plan_outbox: list[RoleEvent] = []
+    directive: PlanDirective | None = None
 
 
 class RoleState(BaseModel):
@@ -234,6 +241,7 @@ class RoleBriefInput(BaseModel):
     prompt: str
     domains: list[str] = []
     files: list[str] = []
+    plan_waivers: list[PlanSkillWaiver] = []
 
 
 class RoleBrief(BaseModel):

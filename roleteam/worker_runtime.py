@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
+from activities.delivery import DeliveryActivities
+from activities.team import load_team_template
 from roleteam.client import configured_task_queue
-from workflows import RoleSession
+from workflows import ALL_WORKFLOWS
 
 
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Worker:
-    """A worker serving RoleSession and its activities on `task_queue` (default: configured)."""
+    """A worker serving roleteam's workflows and activities on `task_queue` (default: configured).
+
+    Synchronous activities (policy reads) run in a thread pool, off the worker's event loop.
+    """
+    delivery = DeliveryActivities(client)
+    kwargs.setdefault("activity_executor", ThreadPoolExecutor(max_workers=8))
     return Worker(
         client,
         task_queue=task_queue or configured_task_queue(),
-        workflows=[RoleSession],
-        activities=ALL_ACTIVITIES,
+        workflows=ALL_WORKFLOWS,
+        activities=[
+            *ALL_ACTIVITIES,
+            load_team_template,
+            delivery.report_to_plan,
+            delivery.deliver_invocation,
+        ],
         **kwargs,
     )

@@ -8,10 +8,11 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
@@ -34,6 +35,15 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
+    from roleteam.plan_models import DelegatedInput, DelegatedResult
+    from roleteam.report_models import (
+        FindingsEvidence,
+        LineageEntry,
+        PlanDirective,
+        ReplyFindings,
+        RoleEvent,
+        RoleSnapshot,
+    )
     from workflows.carry import digest, fit_carry, payload_bytes
     from workflows.context import (
         clip_tail,
@@ -42,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         for_summary,
         turns_to_fold,
     )
+    from workflows.findings import parse_reply
+    from workflows.wire import parse_wire
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -57,23 +69,35 @@ class RoleSession:
         self._running: str | None = None  # id of the invocation being run right now
         self._budget = input.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = input.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
+        self._reports_to_plan = False  # decided in run(): sessions recorded before it never report
+        self._delegates = False
+        self._last_skills = None  # skill evidence of the latest invocation that loaded the policy
 
     # --- main loop -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: SessionInput) -> None:
         self._check_start_input(input)
+        self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
+        self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
+        if self._reports_to_plan and input.carried is None:
+            self._queue_report("joined")
         while True:
-            # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
-            # invocations let go (see invoke_and_wait), so only the running one's waiter holds
-            # the run; the queue rides along in `pending`.
-            if self._rollover_due() and workflow.all_handlers_finished():
+            # Roll over once no handler is in flight and the plan has every report. When a
+            # roll-over is due, waiters for queued invocations let go (see invoke_and_wait), so
+            # only the running one's waiter holds the run; the queue rides along in `pending`.
+            if self._rollover_due() and workflow.all_handlers_finished() and not self._state.plan_outbox:
                 self._continue_as_new()
             await workflow.wait_condition(
                 lambda: (
-                    bool(self._state.pending) or (self._rollover_due() and workflow.all_handlers_finished())
+                    bool(self._state.pending)
+                    or bool(self._state.plan_outbox)
+                    or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
+            if self._state.plan_outbox:
+                await self._flush_reports()
+                continue
             if self._state.pending:
                 request = self._state.pending.pop(0)
                 self._running = request.invocation_id
@@ -140,6 +164,13 @@ class RoleSession:
         if self._state.status == "retired":  # queued before the role was retired
             self._record(self._retired_refusal(request))
             return
+        directive = self._state.directive
+        if directive and directive.budget_refusal:
+            self._record(self._artifact(request, started, "refused", reason=directive.budget_refusal))
+            return
+        if request.mode == "delegated" and self._delegates:
+            await self._run_delegated(request, started)
+            return
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
@@ -150,6 +181,7 @@ class RoleSession:
                     prompt=request.prompt,
                     domains=request.domains,
                     files=request.files,
+                    plan_waivers=directive.skill_waivers if directive else [],
                 ),
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
@@ -163,6 +195,7 @@ class RoleSession:
             )
             return
         self._state.compliance = brief.compliance
+        self._last_skills = brief.skills
         if request.mode not in brief.allowed_modes:
             self._record(
                 self._artifact(
@@ -248,6 +281,54 @@ class RoleSession:
         )
         await self._compact()
 
+    async def _run_delegated(self, request: InvokeInput, started) -> None:
+        """Mode `delegated`: a one-off child workflow with the role's prompt and skills, no memory."""
+        child_id = f"delegated:{self._input.plan_id}:{self._input.role}:{request.invocation_id}"
+        directive = self._state.directive
+        try:
+            result = await workflow.execute_child_workflow(
+                c.DELEGATED_WORKFLOW_TYPE,
+                DelegatedInput(
+                    plan_id=self._input.plan_id,
+                    role=self._input.role,
+                    request=request,
+                    skill_waivers=directive.skill_waivers if directive else [],
+                    options=self._input.options,
+                ),
+                id=child_id,
+                result_type=DelegatedResult,
+                task_queue=workflow.info().task_queue,
+            )
+        except (ChildWorkflowError, FailureError) as err:
+            result = DelegatedResult(status="failed", error=f"delegated run {child_id} failed: {_cause(err)}")
+        reply = None
+        if result.status == "completed" and result.reply is not None:
+            usage = TokenUsage(
+                prompt_tokens=result.usage_prompt_tokens,
+                completion_tokens=result.usage_completion_tokens,
+                total_tokens=result.usage_prompt_tokens + result.usage_completion_tokens,
+            )
+            reply = ModelReply(
+                reply=result.reply,
+                truncated=result.reply_truncated,
+                provider=result.provider or "unknown",
+                model=result.model or "unknown",
+                usage=usage,
+            )
+        artifact = self._artifact(
+            request,
+            started,
+            result.status,
+            reason=result.reason,
+            error=result.error,
+            reply=reply,
+            skills=result.skills,
+        )
+        artifact.delegated_workflow_id = child_id
+        if result.skills is not None:
+            self._state.compliance, self._last_skills = result.skills.compliance, result.skills
+        self._record(artifact)
+
     async def _compact(self) -> None:
         count = turns_to_fold(self._state.recent_turns, self._budget, c.MAX_RECENT_TURNS_BYTES)
         if not count:
@@ -318,6 +399,7 @@ class RoleSession:
             started_at=started,
             finished_at=finished,
             duration_ms=int((finished - started).total_seconds() * 1000),
+            budget_warning=self._state.directive.budget_warning if self._state.directive else None,
         )
 
     def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
@@ -327,6 +409,17 @@ class RoleSession:
         return self._artifact(request, workflow.now(), "refused", reason=reason)
 
     def _record(self, artifact: ExecutionArtifact) -> None:
+        if self._reports_to_plan:
+            reply = parse_reply(artifact.reply) if artifact.status == "completed" and artifact.reply else None
+            if reply is not None and not reply.empty:
+                artifact.findings = FindingsEvidence(
+                    submitted=[f"{f.severity}: {f.title[:100]}" for f in reply.findings],
+                    skipped=reply.skipped,
+                    reviews=len(reply.reviews),
+                    dispatch=len(reply.dispatch),
+                    revalidations=len(reply.revalidations),
+                )
+            self._queue_artifact_report(artifact, reply)
         self._artifacts[artifact.invocation_id] = artifact
         # Only invocations that ran are remembered for idempotency: a refused one never reached
         # the model, so sending its id again (after a reopen, or with a smaller prompt) runs it.
@@ -340,6 +433,89 @@ class RoleSession:
         seen[digest(invocation_id)] = status
         while len(seen) > c.IDEMPOTENCY_WINDOW:
             del seen[next(iter(seen))]
+
+    # --- reporting to the plan --------------------------------------------------------------
+
+    def _queue_artifact_report(self, artifact: ExecutionArtifact, reply: ReplyFindings | None) -> None:
+        entry = LineageEntry(
+            invocation_id=artifact.invocation_id,
+            role=artifact.role,
+            requested_by=artifact.requested_by,
+            status=artifact.status,
+            turn=artifact.turn,
+            mode=artifact.mode,
+            tokens=artifact.usage.total_tokens,
+            started_at=artifact.started_at,
+            finished_at=artifact.finished_at,
+            reason=(artifact.reason or artifact.error or "")[:300] or None,
+        )
+        # The plan waits for the answer to a clarification question; give it the reply's opening.
+        excerpt = (artifact.reply or "")[:1000] if artifact.invocation_id.startswith("clarify:") else ""
+        self._queue_report(
+            "artifact", entry=entry, reply=None if reply is None or reply.empty else reply, excerpt=excerpt
+        )
+
+    def _queue_report(self, kind: str, **fields) -> None:
+        """Queue a report for the plan; the main loop delivers the queue in order."""
+        s = self._state
+        evidence = self._last_skills
+        missing = []
+        if evidence is not None:
+            waived = {w.skill for w in evidence.waivers}
+            missing = [m.name for m in evidence.missing if m.required and m.name not in waived]
+        outbox = s.plan_outbox
+        if kind == "lifecycle" and outbox and outbox[-1].kind == "lifecycle":
+            outbox.pop()  # a newer snapshot says all an older lifecycle report would
+        s.plan_seq += 1
+        outbox.append(
+            RoleEvent(
+                plan_id=self._input.plan_id,
+                role=self._input.role,
+                seq=s.plan_seq,
+                kind=kind,
+                snapshot=RoleSnapshot(
+                    status=s.status,
+                    generation=s.generation,
+                    turns=s.turns,
+                    compliance=s.compliance,
+                    missing_required_skills=missing[:20],
+                ),
+                at=workflow.now(),
+                **fields,
+            )
+        )
+
+    async def _flush_reports(self) -> None:
+        """Deliver queued reports to the plan: by signal, or start the plan with the report."""
+        plan = workflow.get_external_workflow_handle(c.plan_workflow_id(self._input.plan_id))
+        while self._state.plan_outbox:
+            event = self._state.plan_outbox[0]
+            try:
+                await plan.signal(c.SIGNAL_ROLE_EVENT, event)
+            except FailureError:
+                # The plan is not running yet (or any more): start it with this report.
+                try:
+                    await workflow.execute_activity(
+                        c.ACTIVITY_REPORT_TO_PLAN,
+                        event,
+                        start_to_close_timeout=timedelta(seconds=30),
+                        schedule_to_close_timeout=timedelta(minutes=10),
+                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                    )
+                except ActivityError as err:
+                    workflow.logger.warning("report %d to the plan not delivered: %s", event.seq, _cause(err))
+            self._state.plan_outbox.pop(0)
+
+    @workflow.signal(name=c.SIGNAL_PLAN_DIRECTIVE)
+    def plan_directive(self, raw: Any) -> None:
+        """Signal `plan_directive` (PlanDirective): the plan's waivers and budget state for this role."""
+        directive = parse_wire(PlanDirective, raw)
+        if isinstance(directive, str):
+            workflow.logger.warning("plan_directive dropped: %s", directive)
+            return
+        current = self._state.directive
+        if current is None or directive.version >= current.version:
+            self._state.directive = directive
 
     # --- message handlers ------------------------------------------------------------------
 
@@ -469,6 +645,8 @@ class RoleSession:
             )
         )
         del self._state.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
+        if self._reports_to_plan:
+            self._queue_report("lifecycle")
 
     @workflow.query(name=c.QUERY_STATE)
     def state(self) -> RoleState:

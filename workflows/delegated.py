@@ -1,0 +1,106 @@
+"""DelegatedRun: a one-off run of a role, with its prompt and skills and no persistent memory.
+
+Started as a child by the role's session for an invocation in mode `delegated`; the session
+records its artifact (and so the plan's lineage) like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from roleteam import constants as c
+    from roleteam.models import ModelCallInput, ModelReply, RoleBrief, RoleBriefInput
+    from roleteam.plan_models import DelegatedInput, DelegatedResult
+    from workflows.carry import payload_bytes
+    from workflows.wire import parse_wire
+
+
+@workflow.defn(name=c.DELEGATED_WORKFLOW_TYPE)
+class DelegatedRun:
+    @workflow.run
+    async def run(self, raw: Any) -> DelegatedResult:
+        """Load the role's brief, check the mode is allowed, call the model once."""
+        given = parse_wire(DelegatedInput, raw)
+        if isinstance(given, str):
+            raise ApplicationError(given, type="InvalidDelegatedInput", non_retryable=True)
+        request = given.request
+        try:
+            brief = await workflow.execute_activity(
+                c.ACTIVITY_LOAD_ROLE_BRIEF,
+                RoleBriefInput(
+                    plan_id=given.plan_id,
+                    role=given.role,
+                    invocation_id=request.invocation_id,
+                    prompt=request.prompt,
+                    domains=request.domains,
+                    files=request.files,
+                    plan_waivers=given.skill_waivers,
+                ),
+                result_type=RoleBrief,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
+            )
+        except ActivityError as err:
+            return DelegatedResult(status="refused", reason=f"role policy could not be loaded: {_cause(err)}")
+        if "delegated" not in brief.allowed_modes:
+            return DelegatedResult(
+                status="refused",
+                skills=brief.skills,
+                reason=(
+                    f"mode 'delegated' is not allowed for role {brief.role!r}; "
+                    f"allowed: {', '.join(brief.allowed_modes)}"
+                ),
+            )
+        call = ModelCallInput(
+            plan_id=given.plan_id,
+            role=given.role,
+            invocation_id=request.invocation_id,
+            turn=0,
+            system_prompt=brief.system_prompt,
+            prompt=request.prompt,
+            model=brief.model,
+        )
+        if payload_bytes(call) > c.MAX_ACTIVITY_INPUT_BYTES:
+            return DelegatedResult(
+                status="failed", skills=brief.skills, error="model input over the payload limit"
+            )
+        options = given.options
+        try:
+            reply = await workflow.execute_activity(
+                c.ACTIVITY_CALL_MODEL,
+                call,
+                result_type=ModelReply,
+                start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
+                heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    maximum_interval=timedelta(seconds=60),
+                    maximum_attempts=options.model_max_attempts,
+                ),
+            )
+        except ActivityError as err:
+            return DelegatedResult(
+                status="failed", skills=brief.skills, error=_cause(err)[: c.MAX_ERROR_CHARS]
+            )
+        return DelegatedResult(
+            status="completed",
+            reply=reply.reply,
+            reply_truncated=reply.truncated,
+            provider=reply.provider,
+            model=reply.model,
+            usage_prompt_tokens=reply.usage.prompt_tokens,
+            usage_completion_tokens=reply.usage.completion_tokens,
+            skills=brief.skills,
+        )
+
+
+def _cause(err: BaseException) -> str:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err) or type(err).__name__
