@@ -23,6 +23,7 @@ from roleteam.output import (
     print_json,
     status_table,
 )
+from roleteam.plan_cli import plan_app, schedule_app
 from roleteam.registry import RoleRegistry
 
 app = typer.Typer(
@@ -33,6 +34,8 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Check governed policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+app.add_typer(plan_app, name="plan", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AddressOpt = Annotated[

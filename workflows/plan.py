@@ -287,9 +287,8 @@ class PlanWorkflow:
 
     def _set_budget(self, request: BudgetInput) -> PlanActionResult:
         if request.role is not None and request.role not in self._roles():
-            raise ledger.Refusal(
-                f"role {request.role!r} is not a role of this plan; use one of {', '.join(sorted(self._roles()))}"
-            )
+            roles = ", ".join(sorted(self._roles()))
+            raise ledger.Refusal(f"role {request.role!r} is not a role of this plan; use one of {roles}")
         message = team.set_budget(self._state, request.role, request.tokens)
         team.queue_directives(self._state, workflow.now())
         return self._result(message)

@@ -190,7 +190,8 @@ def dispatch(state: PlanCarried, finding_id: str, by: str, now: datetime) -> Fin
     finding = find(state, finding_id)
     if finding.status == "in_remediation":
         raise Refusal(
-            f"{finding.id} is already dispatched (invocation {finding.awaiting_invocation}); it never runs twice"
+            f"{finding.id} is already dispatched (invocation {finding.awaiting_invocation}); "
+            "it never runs twice"
         )
     if finding.status != "accepted" or finding.packet is None:
         raise Refusal(f"cannot dispatch {finding.id}: it is {finding.status}; the Lead must accept it first")
