@@ -15,6 +15,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
@@ -84,12 +85,17 @@ class PlanTeam:
 
     async def state(self, plan_id: str, timeout: float = 10.0) -> PlanState:
         """The plan's whole picture (query `state`)."""
-        try:
-            return await self.handle(plan_id).query(
-                c.QUERY_STATE, result_type=PlanState, rpc_timeout=timedelta(seconds=timeout)
-            )
-        except RPCError as err:
-            raise _plan_error(err, plan_id) from None
+        for attempt in range(RETRIES):
+            try:
+                return await self.handle(plan_id).query(
+                    c.QUERY_STATE, result_type=PlanState, rpc_timeout=timedelta(seconds=timeout)
+                )
+            except WorkflowQueryFailedError as err:
+                if "is starting" not in str(err) or attempt == RETRIES - 1:
+                    raise RoleteamError(f"plan {plan_id!r} could not answer: {err}") from None
+            except RPCError as err:
+                raise _plan_error(err, plan_id) from None
+            await asyncio.sleep(0.1)  # loading its team template: a moment
 
     async def review(
         self,

@@ -64,7 +64,9 @@ def plan_text(state: PlanState) -> Group:
     counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(state.findings_by_status.items()))
     parts.append(f"findings: {counts or 'none'}")
     budgets = [
-        f"{b.scope} {b.used}/{b.limit} ({b.state})" if b.limit is not None else f"{b.scope} {b.used} (no limit)"
+        f"{b.scope} {b.used}/{b.limit} ({b.state})"
+        if b.limit is not None
+        else f"{b.scope} {b.used} (no limit)"
         for b in state.budgets
         if b.limit is not None or b.used
     ]

@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 
-from roleteam.errors import SessionNotFoundError
+from roleteam.errors import RoleteamError
 
 
 async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
@@ -18,7 +18,7 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
             value = await check()
             if value:
                 return value
-        except (SessionNotFoundError, AssertionError) as err:
+        except (RoleteamError, AssertionError) as err:
             last = err
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s" + (f": {last}" if last else ""))

@@ -65,6 +65,10 @@ def _json_objects(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
         stripped = body.strip()
         if label == "json" or stripped.startswith(("{", "[")):
             candidates.append(stripped)
+    opened = len(re.findall(r"```json[ \t]*\n", text, re.IGNORECASE))
+    closed = sum(1 for label, _ in fenced if label == "json")
+    if opened > closed:
+        problems.append((closed + 1, "a ```json block is not closed (the reply may have been cut off)"))
     if not candidates:
         candidates = _bare_objects(text)
     objects: list[dict] = []

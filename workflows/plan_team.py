@@ -193,7 +193,7 @@ def directive_for(state: PlanCarried, role: str, now: datetime) -> PlanDirective
     warning = refusal = None
     for scope in (role, PLAN_SCOPE):
         view = budget_view(state, scope)
-        what = "the plan's" if scope == PLAN_SCOPE else f"role {role!r}'s"
+        what = "the plan's" if scope == PLAN_SCOPE else f"the {role} role's"
         if view.state == "exhausted" and refusal is None:
             refusal = (
                 f"{what} token budget is used up ({view.used} of {view.limit}); the Lead raises it "
