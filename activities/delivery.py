@@ -14,7 +14,13 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from roleteam import constants as c
 from roleteam.models import SessionInput
-from roleteam.plan_models import DeliveryInput, PlanInput, RoleEvent
+from roleteam.plan_models import (
+    DeliveryInput,
+    PlanInput,
+)
+from roleteam.report_models import (
+    RoleEvent,
+)
 
 
 class DeliveryActivities:

@@ -15,18 +15,10 @@ from pydantic import BaseModel
 from roleteam.models import InvokeInput, SessionOptions, SkillEvidence
 from roleteam.report_models import (
     Decision,
-    FindingsEvidence,
     LineageEntry,
     PlanDirective,
     PlanSkillWaiver,
-    ReplyFindings,
-    RevalidationVerdict,
-    ReviewDecision,
-    RoleEvent,
-    RoleSnapshot,
     Severity,
-    SkippedItem,
-    SubmittedFinding,
     Verdict,
 )
 
@@ -399,21 +391,3 @@ class DeliveryInput(BaseModel):
 
 
 PlanInput.model_rebuild()
-
-
-__all__ = [
-    "Decision",
-    "FindingsEvidence",
-    "LineageEntry",
-    "PlanDirective",
-    "PlanSkillWaiver",
-    "ReplyFindings",
-    "ReviewDecision",
-    "RevalidationVerdict",
-    "RoleEvent",
-    "RoleSnapshot",
-    "Severity",
-    "SkippedItem",
-    "SubmittedFinding",
-    "Verdict",
-]

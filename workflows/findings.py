@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from roleteam import constants as c
-from roleteam.plan_models import (
+from roleteam.report_models import (
     ReplyFindings,
     RevalidationVerdict,
     ReviewDecision,

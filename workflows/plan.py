@@ -33,11 +33,13 @@ with workflow.unsafe.imports_passed_through():
         PlanState,
         RevalidateInput,
         ReviewInput,
-        RoleEvent,
         TeamRequest,
         TeamTemplate,
         WaiveInput,
         Waiver,
+    )
+    from roleteam.report_models import (
+        RoleEvent,
     )
     from workflows import plan_findings as ledger
     from workflows import plan_team as team

@@ -12,11 +12,13 @@ from datetime import datetime
 
 from roleteam.plan_models import (
     DispatchInput,
-    LineageEntry,
     OutboxItem,
     PlanCarried,
     RevalidateInput,
     ReviewInput,
+)
+from roleteam.report_models import (
+    LineageEntry,
     RoleEvent,
 )
 from workflows import plan_findings as ledger

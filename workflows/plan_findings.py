@@ -24,6 +24,8 @@ from roleteam.plan_models import (
     RemediationPacket,
     RevalidateInput,
     ReviewInput,
+)
+from roleteam.report_models import (
     SubmittedFinding,
 )
 from workflows.carry import payload_bytes

@@ -14,15 +14,17 @@ from roleteam.plan_models import (
     BudgetView,
     Gate,
     GateBlocker,
-    LineageEntry,
     ModeMismatch,
     OutboxItem,
     PlanCarried,
+    RosterEntry,
+    Waiver,
+)
+from roleteam.report_models import (
+    LineageEntry,
     PlanDirective,
     PlanSkillWaiver,
     RoleEvent,
-    RosterEntry,
-    Waiver,
 )
 from workflows.carry import digest
 from workflows.plan_findings import Refusal, severity_rank
@@ -214,11 +216,10 @@ def queue_directives(state: PlanCarried, now: datetime, roles: list[str] | None 
         if state.roster.get(role) is None or state.roster[role].status == "not_started":
             continue
         directive = directive_for(state, role, now)
-        fingerprint = directive.model_dump_json()
-        key = digest(fingerprint)
-        if state.directives.get(role) == int(key, 16) % (2**53):
+        key = digest(directive.model_dump_json())
+        if state.directives.get(role) == key:
             continue
-        state.directives[role] = int(key, 16) % (2**53)
+        state.directives[role] = key
         state.directive_version += 1
         directive.version = state.directive_version
         state.outbox = [o for o in state.outbox if not (o.role == role and o.kind == "directive")]
