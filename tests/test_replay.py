@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,20 +10,37 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows import RoleSession
+from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
+def workflow_id(data: dict) -> str:
+    """The recorded workflow id (stored beside the events by the recorders)."""
+    return data.get("workflowId", "role:replay-plan:developer")
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_deterministically(path: Path):
-    history = WorkflowHistory.from_json("role:replay-plan:developer", path.read_text())
-    replayer = Replayer(workflows=[RoleSession], data_converter=pydantic_data_converter)
+    data = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(workflow_id(data), data)
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
 
 def test_histories_cover_the_lifecycle():
-    text = HISTORIES[0].read_text()
+    text = " ".join(p.read_text() for p in HISTORIES)
     for needle in ("retire", "reopen", "summarize_turns", "invoke_and_wait", "load_role_brief"):
         assert needle in text
+    for needle in (
+        "role_event",
+        "plan_directive",
+        "review",
+        "revalidate",
+        "waive",
+        "halt",
+        "complete",
+        "DelegatedRun",
+    ):
+        assert needle in text, needle
