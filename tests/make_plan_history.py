@@ -56,6 +56,7 @@ async def record() -> None:
         for workflow_id, name in (
             (f"plan:{PLAN}", "plan_lifecycle"),
             (f"role:{PLAN}:developer", "role_session_reporting"),
+            (f"role:{PLAN}:planner", "role_session_delegated"),
         ):
             out = HISTORIES / f"{name}.json"
             if out.exists():
