@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
+from roleteam import tracing
 from roleteam.client import configured_task_queue
 from workflows import RoleSession
 
@@ -17,5 +18,6 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Wor
         task_queue=task_queue or configured_task_queue(),
         workflows=[RoleSession],
         activities=ALL_ACTIVITIES,
+        interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,
     )
