@@ -104,8 +104,14 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
         ] = True,
         requested_by: By = None,
         timeout_seconds: Annotated[
-            float, Field(ge=1, le=3600, description="How long to wait for the artifact.")
-        ] = 300.0,
+            float,
+            Field(
+                ge=1,
+                le=3600,
+                description="Seconds to wait for the artifact; keep below your client's tool timeout. "
+                "On timeout the invocation keeps running: call again with its invocation_id.",
+            ),
+        ] = 100.0,
     ) -> dict[str, Any]:
         registry = _check(plan, role)
         request = RoleTeam.request(prompt, invocation_id, mode=mode, requested_by=requested_by)
