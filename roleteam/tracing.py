@@ -139,7 +139,11 @@ def traced_model_call(
             attributes["gen_ai.input.messages"] = _messages("user", call.prompt)
         name = f"chat {call.model}" if call.model else "chat"
         with _tracer.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
-            reply = await fn(call)
+            try:
+                reply = await fn(call)
+            except Exception as err:  # the span also records the exception and an error status
+                span.set_attribute("error.type", getattr(err, "type", None) or type(err).__name__)
+                raise
             if not call.model:
                 span.update_name(f"chat {reply.model}")
                 span.set_attribute("gen_ai.request.model", reply.model)

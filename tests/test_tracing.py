@@ -14,14 +14,19 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from roleteam import tracing
 from roleteam.client import RoleTeam, connect
 from roleteam.constants import session_workflow_id
+from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker
+from tests.fake_openai import Scripted
 from tests.test_cli import ROLETEAM, run
+from tests.test_replay import HISTORIES
 from workflows import RoleSession
 
 SECRET_PROMPT = "Deploy with password hunter2-do-not-trace"
@@ -115,6 +120,34 @@ async def test_replaying_a_traced_history_records_no_spans_again(
 
     assert result.replay_failure is None
     assert len(spans.get_finished_spans()) == recorded
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_untraced_histories_replay_with_tracing_on(spans, path):
+    history = WorkflowHistory.from_json("role:replay-plan:developer", path.read_text())
+    replayer = Replayer(
+        workflows=[RoleSession],
+        data_converter=pydantic_data_converter,
+        interceptors=tracing.client_interceptors(),
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+
+    assert result.replay_failure is None
+    assert spans.get_finished_spans() == ()
+
+
+async def test_a_failed_model_call_is_an_error_span(spans, traced_client, fake_openai, task_queue, plan_id):
+    fake_openai.script.append(Scripted(status=400))  # not retryable: the invocation fails at once
+    options = SessionOptions(
+        model_heartbeat_timeout_seconds=5, model_timeout_seconds=60, model_max_attempts=1
+    )
+    artifact = await invoke_traced(traced_client, task_queue, options, plan_id)
+
+    assert artifact.status == "failed"
+    [chat] = [span for span in spans.get_finished_spans() if span.name.startswith("chat")]
+    assert chat.status.status_code == StatusCode.ERROR
+    assert chat.attributes["error.type"]
+    assert chat.attributes["roleteam.invocation_id"] == "inv-traced-1"
 
 
 class _Collector(BaseHTTPRequestHandler):
