@@ -2,7 +2,7 @@
 
 The server holds one Temporal client, connected on the first tool call (so it starts even while
 Temporal is down), and serves tool groups: each group is a module with a `register(server,
-connection)` function, listed in `TOOL_GROUPS`. Every tool is registered with `@tool(server, ...)`,
+connection)` function, listed in `tool_groups()`. Every tool is registered with `@tool(server, ...)`,
 which returns any error as an MCP tool error carrying the one-line message the CLI prints, and
 gets its `RoleTeam` from `connection.team()`.
 """
@@ -20,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 from temporalio.client import Client
 
+from roleteam import tracing
 from roleteam.client import RoleTeam, connect
 from roleteam.errors import InvalidInputError, RoleteamError
 from roleteam.registry import RoleRegistry, load_role_registry
@@ -130,6 +131,7 @@ def parse_http(value: str) -> tuple[str, int]:
 def serve(address: str | None = None, http: str | None = None) -> None:
     """Run the MCP server: stdio by default, streamable HTTP at `http` (HOST:PORT) when given."""
     endpoint = parse_http(http) if http else None
+    tracing.enabled()  # set up before the first tool call, whose span should be traced too
     server = build_server(TeamConnection(address))
     if endpoint is None:
         server.run("stdio")

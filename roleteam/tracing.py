@@ -2,7 +2,8 @@
 
 When enabled, every client and worker uses Temporal's `TracingInterceptor` (replay-safe: workflow
 spans are recorded once, never again on replay), so a trace follows an invocation from the client
-through the workflow to its activities; and each model call is a span with the OpenTelemetry
+through the workflow to its activities (under the MCP tool call when it comes from
+`roleteam mcp`); and each model call is a span with the OpenTelemetry
 GenAI semantic-convention attributes, tagged with plan, role, invocation id and turn. Prompt and
 reply text are recorded only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is true.
 
@@ -53,7 +54,13 @@ def uninstall() -> None:
 def enabled() -> bool:
     """Whether tracing is on: a provider installed, or one built from OTEL_EXPORTER_OTLP_ENDPOINT."""
     if _tracer is None and os.environ.get(ENDPOINT_ENV, "").strip():
-        install(_provider_from_env())
+        provider = _provider_from_env()
+        from opentelemetry import trace
+
+        # Global too, so libraries tracing through the OpenTelemetry API join the same traces:
+        # the mcp SDK's span for each tool call becomes the parent of the Temporal client spans.
+        trace.set_tracer_provider(provider)
+        install(provider)
     return _tracer is not None
 
 

@@ -10,6 +10,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -26,6 +28,7 @@ from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker
 from tests.fake_openai import Scripted
 from tests.test_cli import ROLETEAM, run
+from tests.test_mcp import call
 from tests.test_replay import HISTORIES
 from workflows import RoleSession
 
@@ -170,31 +173,64 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
-async def test_cli_exports_its_spans_to_the_otlp_endpoint_before_exiting(client, worker, plan_id, tmp_path):
-    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    threading.Thread(target=collector.serve_forever, daemon=True).start()
+@pytest.fixture
+def collector():
+    """A running OTLP/HTTP collector; `collector.spans()` are the (resource, span) pairs received."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     _Collector.received = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_", "OTEL_"))}
-    env |= {
-        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-        "ROLETEAM_TASK_QUEUE": worker.task_queue,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}",
-        "OTEL_SERVICE_NAME": "roleteam-cli-test",
-    }
-    try:
-        result = await run([*ROLETEAM, "invoke", plan_id, "dev", "hi", "--json"], env, tmp_path)
-    finally:
-        await asyncio.to_thread(collector.shutdown)
-
-    assert result.code == 0, result.err
-    spans = [
+    server.endpoint = f"http://127.0.0.1:{server.server_port}"
+    server.spans = lambda: [
         (resource.resource, span)
         for request in _Collector.received
         for resource in request.resource_spans
         for scope in resource.scope_spans
         for span in scope.spans
     ]
-    names = {span.name for _, span in spans}
-    assert "StartUpdateWithStartWorkflow:RoleSession" in names
+    yield server
+    server.shutdown()
+
+
+def traced_env(client, task_queue: str, collector) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_", "OTEL_"))}
+    return env | {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "ROLETEAM_TASK_QUEUE": task_queue,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+        "OTEL_SERVICE_NAME": "roleteam-test",
+    }
+
+
+async def test_cli_exports_its_spans_to_the_otlp_endpoint_before_exiting(
+    client, worker, plan_id, tmp_path, collector
+):
+    env = traced_env(client, worker.task_queue, collector)
+    result = await run([*ROLETEAM, "invoke", plan_id, "dev", "hi", "--json"], env, tmp_path)
+
+    assert result.code == 0, result.err
+    spans = collector.spans()
+    assert "StartUpdateWithStartWorkflow:RoleSession" in {span.name for _, span in spans}
     services = {a.value.string_value for r, _ in spans for a in r.attributes if a.key == "service.name"}
-    assert services == {"roleteam-cli-test"}
+    assert services == {"roleteam-test"}
+
+
+async def test_an_mcp_tool_call_is_the_parent_of_the_temporal_spans(
+    client, worker, plan_id, tmp_path, collector
+):
+    env = traced_env(client, worker.task_queue, collector)
+    command, *args = ROLETEAM
+    params = StdioServerParameters(command=command, args=[*args, "mcp"], env=env, cwd=str(tmp_path))
+    with open(tmp_path / "mcp-stderr.log", "w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=60) as session:
+            artifact = await call(session, "invoke_role", plan=plan_id, role="dev", prompt="hi")
+
+    assert artifact["status"] == "completed"
+    for _ in range(100):  # the server flushes its spans as it exits, after the session closed
+        spans = {span.name: span for _, span in collector.spans()}
+        if "StartUpdateWithStartWorkflow:RoleSession" in spans:
+            break
+        await asyncio.sleep(0.1)
+    tool_call = spans["tools/call invoke_role"]
+    update = spans["StartUpdateWithStartWorkflow:RoleSession"]
+    assert update.trace_id == tool_call.trace_id
+    assert update.parent_span_id == tool_call.span_id
