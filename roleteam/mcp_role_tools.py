@@ -103,6 +103,12 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
             bool, Field(description="Wait for the artifact (true) or only queue (false).")
         ] = True,
         requested_by: By = None,
+        domains: Annotated[
+            list[str] | None, Field(description="Declared domains of the work (select governed skills).")
+        ] = None,
+        files: Annotated[
+            list[str] | None, Field(description="Files the work touches (select governed skills).")
+        ] = None,
         timeout_seconds: Annotated[
             float,
             Field(
@@ -114,7 +120,14 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
         ] = 100.0,
     ) -> dict[str, Any]:
         registry = _check(plan, role)
-        request = RoleTeam.request(prompt, invocation_id, mode=mode, requested_by=requested_by)
+        request = RoleTeam.request(
+            prompt,
+            invocation_id,
+            mode=mode,
+            requested_by=requested_by,
+            domains=domains or [],
+            files=files or [],
+        )
         async with connection.team(registry) as team:
             idle = not await team.worker_polling()
             if not wait or idle:

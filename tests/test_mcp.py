@@ -81,12 +81,9 @@ async def test_invoke_role_runs_once_per_id_and_history_pages_the_turns(mcp_sess
     long_prompt = "Implement step 1. " + "detail " * 400
     async with mcp_session() as session:
         first = await call(session, "invoke_role", plan=plan_id, role="dev", prompt=long_prompt)
-        second = await call(
-            session, "invoke_role", plan=plan_id, role="developer", prompt="Now step 2.", invocation_id="s2"
-        )
-        again = await call(
-            session, "invoke_role", plan=plan_id, role="developer", prompt="Now step 2.", invocation_id="s2"
-        )
+        step2 = {"prompt": "Now step 2.", "invocation_id": "s2", "domains": ["database"]}
+        second = await call(session, "invoke_role", plan=plan_id, role="developer", **step2)
+        again = await call(session, "invoke_role", plan=plan_id, role="developer", **step2)
         newest = await call(session, "role_history", plan=plan_id, role="dev", limit=1)
         oldest = await call(
             session, "role_history", plan=plan_id, role="dev", offset=0, limit=1, max_chars=200
@@ -97,6 +94,9 @@ async def test_invoke_role_runs_once_per_id_and_history_pages_the_turns(mcp_sess
     assert artifact.workflow_id == session_workflow_id(plan_id, "developer")
     assert second["status"] == "completed" and second["turn"] == 2
     assert again == second  # the repeated id returned the recorded artifact; it did not run again
+    # the declared domain reached the skill policy, which triggers its skill
+    assert "database-migration" in {skill["name"] for skill in second["skills"]["loaded"]}
+    assert "database-migration" not in {skill["name"] for skill in first["skills"]["loaded"]}
 
     assert (newest["total_turns"], newest["offset"], newest["next_offset"]) == (2, 1, None)
     [turn] = newest["turns"]
