@@ -8,7 +8,7 @@ plan tools) follows the same shape in its own module.
 # No `from __future__ import annotations`: the tool signatures use the `Role` type built at
 # registration, which the SDK resolves from the evaluated annotations.
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
@@ -19,7 +19,7 @@ from roleteam.client import RoleTeam
 from roleteam.errors import RoleteamError
 from roleteam.history import TranscriptTurn, read_transcript
 from roleteam.mcp_server import TeamConnection, tool
-from roleteam.models import RoleState
+from roleteam.models import ExecutionMode, RoleState
 from roleteam.output import to_jsonable
 from roleteam.registry import load_role_registry, validate_plan_id
 
@@ -27,14 +27,16 @@ HISTORY_MAX_LIMIT = 50
 HISTORY_MAX_CHARS = 16_000
 # Characters of prompt/reply/error text one history page returns at most, whatever the limits.
 HISTORY_PAGE_CHARS = 100_000
-CLIP_NOTE = "\n[clipped: {shown} of {total} characters shown; ask role_history with a larger max_chars]"
+CLIP_NOTE = (
+    "\n[clipped: {shown} of {total} characters shown; ask role_history with a larger max_chars, "
+    "or run 'roleteam history' for every turn in full]"
+)
 
 Plan = Annotated[
     str, Field(description="Plan id: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
 ]
 Reason = Annotated[str, Field(description="Why; kept in the role's retire/reopen trail.")]
 By = Annotated[str | None, Field(description="Who decides or asks; kept in the record.")]
-Mode = Literal["persistent", "delegated", "scheduled"]
 
 
 class HistoryPage(BaseModel):
@@ -98,7 +100,7 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
             str | None,
             Field(description="Idempotency key, 1-128 of letters, digits, '._:@/-'. Default: a new id."),
         ] = None,
-        mode: Annotated[Mode, Field(description="Execution mode.")] = "persistent",
+        mode: Annotated[ExecutionMode, Field(description="Execution mode.")] = "persistent",
         wait: Annotated[
             bool, Field(description="Wait for the artifact (true) or only queue (false).")
         ] = True,
