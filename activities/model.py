@@ -15,11 +15,13 @@ from activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
 from roleteam.constants import ACTIVITY_CALL_MODEL, MAX_REPLY_BYTES
 from roleteam.errors import RoleteamError
 from roleteam.models import ModelCallInput, ModelReply
+from roleteam.tracing import traced_model_call
 
 TRUNCATION_NOTE = "\n[reply truncated by roleteam at {limit} bytes]"
 
 
 @activity.defn(name=ACTIVITY_CALL_MODEL)
+@traced_model_call  # a GenAI span per model call when tracing is on (roleteam/tracing.py)
 async def call_model(call: ModelCallInput) -> ModelReply:
     try:
         settings = ProviderSettings.from_env()

@@ -249,6 +249,20 @@ def worker(address: AddressOpt = None) -> None:
         pass
 
 
+@app.command("mcp")
+def mcp_command(
+    http: Annotated[
+        Optional[str],
+        typer.Option("--http", metavar="HOST:PORT", help="Serve streamable HTTP at http://HOST:PORT/mcp."),
+    ] = None,
+    address: AddressOpt = None,
+) -> None:
+    """Serve the role team as MCP tools over stdio (or streamable HTTP with --http); see docs/mcp.md."""
+    from roleteam.mcp_server import serve
+
+    serve(address=address, http=http)
+
+
 def _interrupt(*_: object) -> None:
     """SIGTERM stops the server the way Ctrl-C does."""
     raise KeyboardInterrupt

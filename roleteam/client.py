@@ -26,6 +26,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from roleteam import tracing
 from roleteam.constants import (
     QUERY_ARTIFACT,
     QUERY_STATE,
@@ -91,7 +92,9 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
     if namespace:
         config["namespace"] = namespace
     try:
-        return await Client.connect(**config, data_converter=pydantic_data_converter)
+        return await Client.connect(
+            **config, data_converter=pydantic_data_converter, interceptors=tracing.client_interceptors()
+        )
     except RuntimeError as err:
         raise ConnectionFailedError(
             f"cannot reach Temporal at {config['target_host']}: start one with "

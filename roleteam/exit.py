@@ -14,6 +14,9 @@ from typing import NoReturn
 
 
 def hard_exit(code: int) -> NoReturn:
+    tracing = sys.modules.get("roleteam.tracing")
+    if tracing is not None:  # buffered spans would be lost: os._exit skips atexit handlers
+        tracing.flush()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities import ALL_ACTIVITIES
 from activities.delivery import DeliveryActivities
 from activities.team import load_team_template
+from roleteam import tracing
 from roleteam.client import configured_task_queue
 from workflows import ALL_WORKFLOWS
 
@@ -31,5 +32,6 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Wor
             delivery.report_to_plan,
             delivery.deliver_invocation,
         ],
+        interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,
     )
