@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,8 +30,8 @@ from roleteam.worker_runtime import build_worker
 from tests.fake_openai import Scripted
 from tests.test_cli import ROLETEAM, run
 from tests.test_mcp import call
-from tests.test_replay import HISTORIES
-from workflows import RoleSession
+from tests.test_replay import HISTORIES, workflow_id
+from workflows import ALL_WORKFLOWS, RoleSession
 
 SECRET_PROMPT = "Deploy with password hunter2-do-not-trace"
 
@@ -127,9 +128,10 @@ async def test_replaying_a_traced_history_records_no_spans_again(
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_untraced_histories_replay_with_tracing_on(spans, path):
-    history = WorkflowHistory.from_json("role:replay-plan:developer", path.read_text())
+    data = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(workflow_id(data), data)
     replayer = Replayer(
-        workflows=[RoleSession],
+        workflows=ALL_WORKFLOWS,
         data_converter=pydantic_data_converter,
         interceptors=tracing.client_interceptors(),
     )
