@@ -33,6 +33,17 @@ MAX_REPLY_BYTES = 128 * 1024
 MAX_REASON_CHARS = 1_000
 MAX_REQUESTED_BY_CHARS = 200
 MAX_ERROR_CHARS = 4_000
+# Per-item and total bounds of an invocation's `domains` and `files` (both reach an activity input).
+MAX_DOMAINS = 32
+MAX_DOMAIN_CHARS = 128
+MAX_FILES = 256
+MAX_FILE_CHARS = 1_024
+MAX_FILES_TOTAL_BYTES = 64 * 1024
+# Fields a model endpoint reports back (model name, usage counts) are clipped to these.
+MAX_MODEL_NAME_CHARS = 200
+MAX_TOKEN_COUNT = 10**12
+# An `invoke_and_wait` result (an artifact) above this is replaced by a failed artifact saying so.
+MAX_ARTIFACT_BYTES = 1_800 * 1024
 
 # The queue carried across continue-as-new must fit one payload with the rest of the state.
 MAX_PENDING_INVOCATIONS = 200

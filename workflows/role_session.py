@@ -7,10 +7,12 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -34,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
-    from workflows.carry import digest, fit_carry, payload_bytes
+    from workflows.carry import bound_carry, digest, fit_carry, payload_bytes
     from workflows.context import (
         clip_tail,
         context_tokens,
@@ -42,27 +44,45 @@ with workflow.unsafe.imports_passed_through():
         for_summary,
         turns_to_fold,
     )
+    from workflows.wire import parse_wire, raw_field
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
 class RoleSession:
     @workflow.init
-    def __init__(self, input: SessionInput) -> None:
-        self._input = input
-        self._state = input.carried or CarriedState()
+    def __init__(self, input: Any) -> None:
+        # Typed `Any` and decoded here, so a start input that does not fit fails the run with
+        # `InvalidSessionInput` (see run) instead of failing every workflow task.
+        parsed = parse_wire(SessionInput, input)
+        self._start_problems: list[str] = []
+        if isinstance(parsed, str):
+            self._start_problems.append(parsed)
+            parsed = SessionInput(plan_id="-", role="-")
+        self._input = parsed
+        carried = parsed.carried
+        if carried is not None and not workflow.info().continued_run_id:
+            # Only the session's own continue-as-new hands on state; a client's is a forgery.
+            self._start_problems.append(
+                "carried: only a session's own continue-as-new hands on state; start without 'carried'"
+            )
+            carried = None
+        if carried is not None:
+            for note in bound_carry(carried):
+                workflow.logger.warning("carried state trimmed to its bounds: %s", note)
+        self._state = carried or CarriedState()
         self._artifacts: dict[str, ExecutionArtifact] = {
             a.invocation_id: a for a in self._state.recent_artifacts
         }
         self._turns_this_run = 0
         self._running: str | None = None  # id of the invocation being run right now
-        self._budget = input.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
-        self._turns_per_run = input.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
+        self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
+        self._turns_per_run = parsed.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
 
     # --- main loop -------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: SessionInput) -> None:
-        self._check_start_input(input)
+    async def run(self, input: Any) -> None:
+        self._check_start_input(self._input)
         while True:
             # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
             # invocations let go (see invoke_and_wait), so only the running one's waiter holds
@@ -83,6 +103,10 @@ class RoleSession:
                     self._running = None
 
     def _check_start_input(self, input: SessionInput) -> None:
+        if self._start_problems:
+            raise ApplicationError(
+                "; ".join(self._start_problems), type="InvalidSessionInput", non_retryable=True
+            )
         problems = input.options.problems()
         if not c.PLAN_ID_PATTERN.fullmatch(input.plan_id):
             problems.append(f"plan_id={input.plan_id!r}: use 1-64 letters, digits, '.', '_', '-'")
@@ -140,17 +164,28 @@ class RoleSession:
         if self._state.status == "retired":  # queued before the role was retired
             self._record(self._retired_refusal(request))
             return
+        brief_input = RoleBriefInput(
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            invocation_id=request.invocation_id,
+            prompt=request.prompt,
+            domains=request.domains,
+            files=request.files,
+        )
+        size = payload_bytes(brief_input)
+        if size > c.MAX_ACTIVITY_INPUT_BYTES:
+            # Unreachable within the request bounds; a payload Temporal rejects would fail the
+            # workflow task on every attempt, so this invocation is refused instead.
+            reason = (
+                f"policy input would be {size} bytes, over the {c.MAX_ACTIVITY_INPUT_BYTES}-byte "
+                "limit: send a shorter prompt and fewer files"
+            )
+            self._record(self._artifact(request, started, "refused", reason=reason))
+            return
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
-                RoleBriefInput(
-                    plan_id=self._input.plan_id,
-                    role=self._input.role,
-                    invocation_id=request.invocation_id,
-                    prompt=request.prompt,
-                    domains=request.domains,
-                    files=request.files,
-                ),
+                brief_input,
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
@@ -238,6 +273,7 @@ class RoleSession:
                 )
             )
             return
+        reply = _bounded_reply(reply)
         self._state.recent_turns.append(
             Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
         )
@@ -255,22 +291,23 @@ class RoleSession:
         folded = self._state.recent_turns[:count]
         max_tokens = max(self._budget // 4, 50)
         gist = [for_summary(t, c.SUMMARY_INPUT_CHARS_PER_TEXT) for t in folded]
+        summarize = SummarizeInput(
+            role=self._input.role, previous_summary=self._state.summary, turns=gist, max_tokens=max_tokens
+        )
         try:
+            if payload_bytes(summarize) > c.MAX_ACTIVITY_INPUT_BYTES:
+                raise ApplicationError("summary input is over the activity input limit")
             result = await workflow.execute_activity(
                 c.ACTIVITY_SUMMARIZE_TURNS,
-                SummarizeInput(
-                    role=self._input.role,
-                    previous_summary=self._state.summary,
-                    turns=gist,
-                    max_tokens=max_tokens,
-                ),
+                summarize,
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
             summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
-        except ActivityError as err:
-            workflow.logger.warning("summarisation failed, folding mechanically: %s", _cause(err))
+        except (ActivityError, ApplicationError) as err:
+            cause = _cause(err) if isinstance(err, ActivityError) else str(err)
+            workflow.logger.warning("summarisation failed, folding mechanically: %s", cause)
             summary = fallback_summary(self._state.summary, folded, max_tokens, c.MAX_SUMMARY_BYTES)
         self._state.summary = summary
         self._state.summarized_turns += count
@@ -294,7 +331,7 @@ class RoleSession:
         prompt = request.prompt
         if len(prompt.encode()) > c.MAX_PROMPT_BYTES:
             prompt = prompt.encode()[: c.MAX_PROMPT_BYTES].decode(errors="ignore")
-        return ExecutionArtifact(
+        artifact = ExecutionArtifact(
             plan_id=self._input.plan_id,
             role=self._input.role,
             workflow_id=info.workflow_id,
@@ -319,6 +356,23 @@ class RoleSession:
             finished_at=finished,
             duration_ms=int((finished - started).total_seconds() * 1000),
         )
+        size = payload_bytes(artifact)
+        if size > c.MAX_ARTIFACT_BYTES:
+            # Returned by `invoke_and_wait` and carried at roll-over: it must fit one payload.
+            artifact = artifact.model_copy(
+                update={
+                    "status": "failed",
+                    "prompt": "",
+                    "reply": None,
+                    "skills": None,
+                    "reason": None,
+                    "error": (
+                        f"the artifact would be {size} bytes, over the {c.MAX_ARTIFACT_BYTES}-byte "
+                        "limit; its reply is dropped: send a shorter prompt"
+                    ),
+                }
+            )
+        return artifact
 
     def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
         last = self._state.lifecycle[-1] if self._state.lifecycle else None
@@ -364,7 +418,11 @@ class RoleSession:
         return None
 
     @workflow.signal(name=c.SIGNAL_INVOKE)
-    def invoke(self, request: InvokeInput) -> None:
+    def invoke(self, raw: Any) -> None:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):
+            self._refuse_undecodable(raw, request)
+            return
         if not c.INVOCATION_ID_PATTERN.fullmatch(request.invocation_id):
             # Without a usable id there is nothing to key a refusal by; the log keeps it.
             workflow.logger.warning("dropping invoke signal: %s", "; ".join(request.problems()))
@@ -381,12 +439,36 @@ class RoleSession:
             return
         self._enqueue(request)
 
+    def _refuse_undecodable(self, raw: Any, problem: str) -> None:
+        """An `invoke` payload that is not an InvokeInput: refused under its id when it has one."""
+        invocation_id = raw_field(raw, "invocation_id", 128)
+        if invocation_id is None or not c.INVOCATION_ID_PATTERN.fullmatch(invocation_id):
+            workflow.logger.warning(
+                "dropping undecodable invoke signal (no usable invocation_id): %s", problem
+            )
+            return
+        if self._known(invocation_id):
+            workflow.logger.info("invocation %s already known; undecodable repeat ignored", invocation_id)
+            return
+        placeholder = InvokeInput(invocation_id=invocation_id, prompt="")
+        reason = f"request could not be decoded: {problem}"
+        self._record(self._artifact(placeholder, workflow.now(), "refused", reason=reason))
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        # Handled (not buffered) so every signal wakes the main loop: buffered ones would let
+        # history pass the roll-over point without the loop ever checking it.
+        workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
+
     def _enqueue(self, request: InvokeInput) -> None:
         self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
         self._state.pending.append(request)
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
-    async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
+    async def invoke_and_wait(self, raw: Any) -> ExecutionArtifact:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):  # only on replay of a history the validator never saw
+            raise ApplicationError(request, type="InvalidRequest", non_retryable=True)
         invocation_id = request.invocation_id
         if not self._known(invocation_id) and self._state.status == "retired":
             refusal = self._retired_refusal(request)
@@ -424,7 +506,10 @@ class RoleSession:
         return self._artifacts[invocation_id]
 
     @invoke_and_wait.validator
-    def _validate_invoke(self, request: InvokeInput) -> None:
+    def _validate_invoke(self, raw: Any) -> None:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):
+            raise ValueError(request)
         problems = request.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -441,14 +526,18 @@ class RoleSession:
                 )
 
     @workflow.signal(name=c.SIGNAL_RETIRE)
-    def retire(self, request: LifecycleInput) -> None:
-        self._change_status("retire", request)
+    def retire(self, raw: Any) -> None:
+        self._change_status("retire", raw)
 
     @workflow.signal(name=c.SIGNAL_REOPEN)
-    def reopen(self, request: LifecycleInput) -> None:
-        self._change_status("reopen", request)
+    def reopen(self, raw: Any) -> None:
+        self._change_status("reopen", raw)
 
-    def _change_status(self, action: str, request: LifecycleInput) -> None:
+    def _change_status(self, action: str, raw: Any) -> None:
+        request = parse_wire(LifecycleInput, raw)
+        if isinstance(request, str):
+            workflow.logger.warning("dropping undecodable %s signal: %s", action, request)
+            return
         target = "retired" if action == "retire" else "active"
         if self._state.status == target:
             workflow.logger.info("%s ignored: role is already %s", action, target)
@@ -494,8 +583,36 @@ class RoleSession:
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)
-    def artifact(self, request: ArtifactQuery) -> ExecutionArtifact | None:
+    def artifact(self, raw: Any) -> ExecutionArtifact | None:
+        request = parse_wire(ArtifactQuery, raw)
+        if isinstance(request, str):
+            raise ValueError(request)
         return self._artifacts.get(request.invocation_id)
+
+
+def _bounded_reply(reply: ModelReply) -> ModelReply:
+    """Clip what an endpoint reported, whatever the activity let through."""
+    usage = reply.usage
+
+    def count(n: int) -> int:
+        return min(max(n, 0), c.MAX_TOKEN_COUNT)
+
+    reply_text = reply.reply
+    truncated = reply.truncated
+    if len(reply_text.encode()) > c.MAX_REPLY_BYTES:
+        reply_text = reply_text.encode()[: c.MAX_REPLY_BYTES].decode(errors="ignore")
+        truncated = True
+    return ModelReply(
+        reply=reply_text,
+        truncated=truncated,
+        provider=reply.provider[: c.MAX_MODEL_NAME_CHARS],
+        model=reply.model[: c.MAX_MODEL_NAME_CHARS],
+        usage=TokenUsage(
+            prompt_tokens=count(usage.prompt_tokens),
+            completion_tokens=count(usage.completion_tokens),
+            total_tokens=count(usage.total_tokens),
+        ),
+    )
 
 
 def _cause(err: ActivityError) -> str:
