@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
 @workflow.defn(name=c.WORKFLOW_TYPE)
 class RoleSession:
     @workflow.init
-    def __init__(self, input: Any) -> None:
+    def __init__(self, input: Any = None) -> None:
         # Typed `Any` and decoded here, so a start input that does not fit fails the run with
         # `InvalidSessionInput` (see run) instead of failing every workflow task.
         parsed = parse_wire(SessionInput, input)
@@ -81,7 +81,7 @@ class RoleSession:
     # --- main loop -------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: Any) -> None:
+    async def run(self, input: Any = None) -> None:
         self._check_start_input(self._input)
         while True:
             # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
