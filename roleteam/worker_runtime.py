@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -9,9 +11,17 @@ from activities import ALL_ACTIVITIES
 from roleteam.client import configured_task_queue
 from workflows import RoleSession
 
+# Threads for synchronous activities (policy and skill loading); each call is short and bounded.
+ACTIVITY_THREADS = 8
+
 
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Worker:
-    """A worker serving RoleSession and its activities on `task_queue` (default: configured)."""
+    """A worker serving RoleSession and its activities on `task_queue` (default: configured).
+
+    Synchronous activities run on a thread pool (`activity_executor`), so file reads, YAML
+    parsing and regex matching never block the event loop serving every other role.
+    """
+    kwargs.setdefault("activity_executor", ThreadPoolExecutor(ACTIVITY_THREADS, "roleteam-activity"))
     return Worker(
         client,
         task_queue=task_queue or configured_task_queue(),
