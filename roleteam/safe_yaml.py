@@ -25,7 +25,10 @@ def load_untrusted_yaml(text: str | bytes, max_nodes: int = MAX_YAML_NODES) -> o
     Raises:
         UntrustedYamlError: not YAML, or over `max_nodes` expanded nodes or `MAX_YAML_DEPTH` levels.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader already refuses some characters
+    except yaml.YAMLError as err:
+        raise UntrustedYamlError(" ".join(str(err).split())) from None
     try:
         try:
             node = loader.get_single_node()
