@@ -224,6 +224,8 @@ class CarriedState(BaseModel):
     lifecycle: list[LifecycleEvent] = []
     last_invocation_id: str | None = None
     compliance: str | None = None
+    # Newest refusals, slimmed (prompt clipped), so `artifact` still answers them after a roll-over.
+    recent_refusals: list[ExecutionArtifact] = []
 
 
 class RoleState(BaseModel):

@@ -10,7 +10,8 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from roleteam import constants as c
-from roleteam.models import ExecutionArtifact
+from roleteam.client import RoleTeam
+from roleteam.models import ExecutionArtifact, SessionOptions
 
 
 async def ask(team, plan_id, role, prompt, invocation_id=None, **fields):
@@ -142,3 +143,20 @@ async def test_forged_carried_state_is_refused_and_the_ids_run_for_real(
     assert failed.value.cause.type == "InvalidSessionInput" and "carried" in str(failed.value.cause)
     assert first.status == "completed" and first.provider == "echo" and "forged" not in first.reply
     assert second.status == "completed" and second.turn == 2
+
+
+async def test_refusals_stay_answerable_after_a_roll_over(client, task_queue, worker, plan_id):
+    team = RoleTeam(client, task_queue=task_queue, options=SessionOptions(turns_per_run=2))
+    await ask(team, plan_id, "developer", "warm up", "warm-1")
+    handle = team.handle(plan_id, "developer")
+    for n in range(100):
+        await handle.signal(c.SIGNAL_INVOKE, {"invocation_id": f"blank-{n}", "prompt": "   "})
+    big = "p" * 60_000  # full artifacts that alone fill the carried-artifact room
+    for n in range(4):
+        await ask(team, plan_id, "developer", f"{n} {big}", f"big-{n}")
+    state = await team.state(plan_id, "developer")
+
+    answers = [await team.artifact(plan_id, "developer", f"blank-{n}") for n in (0, 50, 99)]
+    assert state.runs >= 2
+    assert all(a is not None and a.status == "refused" for a in answers), answers
+    assert all("prompt is empty" in a.reason for a in answers)

@@ -9,7 +9,7 @@ import hashlib
 import re
 
 from roleteam import constants as c
-from roleteam.models import CarriedState
+from roleteam.models import CarriedState, ExecutionArtifact
 
 _DIGEST = re.compile(r"[0-9a-f]{16}")
 
@@ -36,6 +36,30 @@ def fit_carry(state: CarriedState) -> None:
         state.lifecycle = state.lifecycle[1:]
     while payload_bytes(state) > c.MAX_CARRY_BYTES and state.recent_artifacts:
         state.recent_artifacts = state.recent_artifacts[1:]
+    while payload_bytes(state) > c.MAX_CARRY_BYTES and state.recent_refusals:
+        state.recent_refusals = state.recent_refusals[1:]
+
+
+def refusals_to_carry(artifacts: list[ExecutionArtifact]) -> list[ExecutionArtifact]:
+    """The newest refusals, slimmed, within `MAX_CARRIED_REFUSALS` and its byte bound (oldest first)."""
+    carried: list[ExecutionArtifact] = []
+    room = c.MAX_CARRIED_REFUSALS_BYTES
+    for artifact in reversed(artifacts):
+        if artifact.status != "refused":
+            continue
+        slim = artifact.model_copy(
+            update={
+                "prompt": artifact.prompt[: c.CARRIED_REFUSAL_PROMPT_CHARS],
+                "reason": (artifact.reason or "")[: c.MAX_REASON_CHARS],
+                "skills": None,
+            }
+        )
+        size = payload_bytes(slim)
+        if size > room or len(carried) >= c.MAX_CARRIED_REFUSALS:
+            break
+        room -= size
+        carried.append(slim)
+    return carried[::-1]
 
 
 def bound_carry(state: CarriedState) -> list[str]:
@@ -107,5 +131,9 @@ def bound_carry(state: CarriedState) -> list[str]:
         room -= size
         artifacts.append(artifact)
     state.recent_artifacts = artifacts[::-1]
+    refusals = refusals_to_carry([a for a in state.recent_refusals if a.status == "refused"])
+    if len(refusals) != len(state.recent_refusals):
+        notes.append("carried refusals over their bounds dropped")
+    state.recent_refusals = refusals
     fit_carry(state)
     return notes

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
-    from workflows.carry import bound_carry, digest, fit_carry, payload_bytes
+    from workflows.carry import bound_carry, digest, fit_carry, payload_bytes, refusals_to_carry
     from workflows.context import (
         clip_tail,
         context_tokens,
@@ -45,6 +45,10 @@ with workflow.unsafe.imports_passed_through():
         turns_to_fold,
     )
     from workflows.wire import parse_wire, raw_field
+
+
+# Refusals are handed on at continue-as-new (issue 11 item 12); older runs hand on none.
+CARRY_REFUSALS_PATCH = "carry-refusals"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -71,7 +75,7 @@ class RoleSession:
                 workflow.logger.warning("carried state trimmed to its bounds: %s", note)
         self._state = carried or CarriedState()
         self._artifacts: dict[str, ExecutionArtifact] = {
-            a.invocation_id: a for a in self._state.recent_artifacts
+            a.invocation_id: a for a in (*self._state.recent_refusals, *self._state.recent_artifacts)
         }
         self._turns_this_run = 0
         self._running: str | None = None  # id of the invocation being run right now
@@ -131,6 +135,11 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
+        if workflow.patched(CARRY_REFUSALS_PATCH):
+            carried = {a.invocation_id for a in state.recent_artifacts}
+            state.recent_refusals = refusals_to_carry(
+                [a for a in self._artifacts.values() if a.invocation_id not in carried]
+            )
         fit_carry(state)
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
