@@ -70,6 +70,8 @@ MAX_ACTIVITY_INPUT_BYTES = 1_800 * 1024
 MAX_CARRY_BYTES = 1_600 * 1024
 # Error type of an `invoke_and_wait` rejected while the session hands over to a new run.
 ROLLING_OVER_ERROR = "RollingOver"
+# Error type of an `invoke_and_wait` whose request is refused by validation (never retryable).
+INVALID_REQUEST_ERROR = "InvalidRequest"
 # Refusals handed on at continue-as-new (newest first) so the `artifact` query still answers
 # them, each with its prompt clipped and its reason kept.
 MAX_CARRIED_REFUSALS = 500

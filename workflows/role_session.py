@@ -477,7 +477,7 @@ class RoleSession:
     async def invoke_and_wait(self, raw: Any) -> ExecutionArtifact:
         request = parse_wire(InvokeInput, raw)
         if isinstance(request, str):  # only on replay of a history the validator never saw
-            raise ApplicationError(request, type="InvalidRequest", non_retryable=True)
+            raise ApplicationError(request, type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         invocation_id = request.invocation_id
         if not self._known(invocation_id) and self._state.status == "retired":
             refusal = self._retired_refusal(request)
@@ -518,14 +518,15 @@ class RoleSession:
     def _validate_invoke(self, raw: Any) -> None:
         request = parse_wire(InvokeInput, raw)
         if isinstance(request, str):
-            raise ValueError(request)
+            raise ApplicationError(request, type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         problems = request.problems()
         if problems:
-            raise ValueError("; ".join(problems))
+            # Not retryable: the same request is refused again; a full queue may have room later.
+            raise ApplicationError("; ".join(problems), type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         if not self._known(request.invocation_id):
             problem = self._queue_problem(request)
             if problem:
-                raise ValueError(problem)
+                raise ApplicationError(problem, type="QueueFull")
             if self._rollover_due():
                 # Hold new waiters back so the in-flight ones can finish and the run can hand
                 # over; without this, overlapping callers could keep a run open indefinitely.
