@@ -21,6 +21,7 @@ QUERY_ARTIFACT = "artifact"
 ACTIVITY_LOAD_ROLE_BRIEF = "load_role_brief"
 ACTIVITY_CALL_MODEL = "call_model"
 ACTIVITY_SUMMARIZE_TURNS = "summarize_turns"
+ACTIVITY_RECOVER_ROLE_STATE = "recover_role_state"
 
 PLAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ROLE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

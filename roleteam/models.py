@@ -75,7 +75,8 @@ class Turn(BaseModel):
 class LifecycleEvent(BaseModel):
     """One entry of the retire/reopen trail: who, when, why."""
 
-    action: Literal["retire", "reopen"]
+    # "recover": a fresh run took up the state of the role's latest closed run (reason says which).
+    action: Literal["retire", "reopen", "recover"]
     reason: str
     requested_by: str | None = None
     at: datetime
@@ -309,9 +310,24 @@ class SummarizeInput(BaseModel):
     max_tokens: int
 
 
+class RecoverInput(BaseModel):
+    """Activity `recover_role_state`: the fresh run asking, so it is never mistaken for a closed one."""
+
+    workflow_id: str
+    run_id: str
+
+
+class RecoveredState(BaseModel):
+    """The state of the role's latest closed run, when there is one worth taking up."""
+
+    carried: CarriedState | None = None
+    from_run_id: str | None = None
+
+
 class SummaryResult(BaseModel):
     summary: str
     provider: str
 
 
 SessionInput.model_rebuild()
+RecoveredState.model_rebuild()

@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
+from activities.recovery import RecoveryActivities
 from roleteam.client import configured_task_queue
 from workflows import RoleSession
 
@@ -26,6 +27,6 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Wor
         client,
         task_queue=task_queue or configured_task_queue(),
         workflows=[RoleSession],
-        activities=ALL_ACTIVITIES,
+        activities=[*ALL_ACTIVITIES, RecoveryActivities(client).recover_role_state],
         **kwargs,
     )

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from roleteam import constants as c
 from roleteam.client import RoleTeam
+from roleteam.errors import RoleteamError
 from roleteam.models import ExecutionArtifact, SessionOptions
 
 
@@ -160,3 +161,22 @@ async def test_refusals_stay_answerable_after_a_roll_over(client, task_queue, wo
     assert state.runs >= 2
     assert all(a is not None and a.status == "refused" for a in answers), answers
     assert all("prompt is empty" in a.reason for a in answers)
+
+
+async def test_a_terminated_role_started_again_recovers_its_state(team, worker, plan_id):
+    await ask(team, plan_id, "developer", "Remember the codeword PELICAN.", "rec-1")
+    await ask(team, plan_id, "developer", "And the number 42.", "rec-2")
+    await team.retire(plan_id, "developer", "pause")
+    await team.reopen(plan_id, "developer", "go on")
+    await team.handle(plan_id, "developer").terminate(reason="operator mistake")
+
+    after = await ask(team, plan_id, "developer", "What was the codeword?", "rec-3")
+    with pytest.raises(RoleteamError) as again:
+        await ask(team, plan_id, "developer", "Remember the codeword PELICAN.", "rec-1")
+    state = await team.state(plan_id, "developer")
+
+    assert after.status == "completed" and after.turn == 3 and after.context.prior_turns == 2
+    assert after.generation == 2
+    assert "ran in an earlier run" in str(again.value)  # the idempotency record survived
+    assert [e.action for e in state.lifecycle] == ["retire", "reopen", "recover"]
+    assert "took up the state of closed run" in state.lifecycle[-1].reason

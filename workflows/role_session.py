@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         LifecycleInput,
         ModelCallInput,
         ModelReply,
+        RecoveredState,
+        RecoverInput,
         RoleBrief,
         RoleBriefInput,
         RoleState,
@@ -49,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Refusals are handed on at continue-as-new (issue 11 item 12); older runs hand on none.
 CARRY_REFUSALS_PATCH = "carry-refusals"
+# A fresh run takes up the state of the role's latest closed run (item 13); older runs did not.
+RECOVER_PATCH = "recover-after-close"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -87,6 +91,9 @@ class RoleSession:
     @workflow.run
     async def run(self, input: Any = None) -> None:
         self._check_start_input(self._input)
+        fresh = not workflow.info().continued_run_id and self._input.carried is None
+        if fresh and workflow.patched(RECOVER_PATCH):
+            await self._recover()
         while True:
             # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
             # invocations let go (see invoke_and_wait), so only the running one's waiter holds
@@ -105,6 +112,45 @@ class RoleSession:
                     await self._run_invocation(request)
                 finally:
                     self._running = None
+
+    async def _recover(self) -> None:
+        """Take up the latest closed run's state (after a terminate, say), keeping what arrived
+        meanwhile; the trail records where it came from."""
+        info = workflow.info()
+        try:
+            found = await workflow.execute_activity(
+                c.ACTIVITY_RECOVER_ROLE_STATE,
+                RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
+                result_type=RecoveredState,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
+            return
+        if found.carried is None:
+            return
+        recovered = found.carried
+        for note in bound_carry(recovered):
+            workflow.logger.warning("recovered state trimmed to its bounds: %s", note)
+        queued = {p.invocation_id for p in recovered.pending}
+        for request in self._state.pending:  # arrived while this run was recovering
+            if request.invocation_id not in queued and digest(request.invocation_id) not in recovered.seen:
+                recovered.pending.append(request)
+        recovered.lifecycle.append(
+            LifecycleEvent(
+                action="recover",
+                reason=(
+                    f"took up the state of closed run {found.from_run_id}: {recovered.turns} turns, "
+                    f"{len(recovered.seen)} invocation ids remembered"
+                ),
+                at=workflow.now(),
+                generation=recovered.generation,
+            )
+        )
+        del recovered.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
+        self._state = recovered
+        self._artifacts.update({a.invocation_id: a for a in recovered.recent_artifacts})
 
     def _check_start_input(self, input: SessionInput) -> None:
         if self._start_problems:
