@@ -26,3 +26,9 @@ def test_histories_cover_the_lifecycle():
     text = HISTORIES[0].read_text()
     for needle in ("retire", "reopen", "summarize_turns", "invoke_and_wait", "load_role_brief"):
         assert needle in text
+
+
+def test_histories_cover_recovery_and_hostile_signals():
+    text = (Path(__file__).parent / "histories" / "role_session_recovered.json").read_text()
+    for needle in ("recover_role_state", "MARKER_RECORDED", "not-a-contract-signal", "CONTINUED_AS_NEW"):
+        assert needle in text
