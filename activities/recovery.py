@@ -46,12 +46,13 @@ class RecoveryActivities:
 
     @activity.defn(name=ACTIVITY_RECOVER_ROLE_STATE)
     async def recover_role_state(self, request: RecoverInput) -> RecoveredState:
-        closed = await self._latest_closed_run(request)
-        if closed is None:
+        # A run that failed at once (a bad start input, say) holds nothing: look past it.
+        for closed in await self._closed_runs(request):
+            state = await self._replay_run(request.workflow_id, closed)
+            if state is not None:
+                break
+        else:
             return RecoveredState()
-        state = await self._replay_run(request.workflow_id, closed)
-        if state is None:
-            return RecoveredState(from_run_id=closed)
         state.runs += 1
         # Queued when that run started and run since: not to be run again.
         state.pending = [p for p in state.pending if digest(p.invocation_id) not in state.seen]
@@ -60,19 +61,19 @@ class RecoveryActivities:
             activity.logger.warning("recovered state trimmed to its bounds: %s", "; ".join(notes))
         return RecoveredState(carried=state, from_run_id=closed)
 
-    async def _latest_closed_run(self, request: RecoverInput) -> str | None:
-        latest = None
+    async def _closed_runs(self, request: RecoverInput, limit: int = 5) -> list[str]:
+        """Run ids of the workflow id's closed runs, newest first (at most `limit`)."""
+        closed = []
         try:
             query = f'WorkflowId = "{request.workflow_id}"'
-            async for execution in self._client.list_workflows(query, limit=20):
-                if execution.run_id == request.run_id or execution.status == WorkflowExecutionStatus.RUNNING:
-                    continue
-                if latest is None or execution.start_time > latest.start_time:
-                    latest = execution
+            async for execution in self._client.list_workflows(query, limit=50):
+                if execution.run_id != request.run_id and execution.status != WorkflowExecutionStatus.RUNNING:
+                    closed.append(execution)
         except RPCError as err:
             activity.logger.warning("cannot list earlier runs of %s: %s", request.workflow_id, err.message)
-            return None
-        return latest.run_id if latest else None
+            return []
+        closed.sort(key=lambda e: e.start_time, reverse=True)
+        return [e.run_id for e in closed[:limit]]
 
     async def _replay_run(self, workflow_id: str, run_id: str) -> CarriedState | None:
         """The state the run ended with, as far as its history tells."""

@@ -73,6 +73,8 @@ async def test_undecodable_start_input_fails_the_run_without_retrying(
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "InvalidSessionInput" and cause.non_retryable
+    states = await RoleTeam(client, task_queue=task_queue).plan_status(plan_id)  # still answers
+    assert states["developer"].plan_id == plan_id and states["validator"] is None
 
 
 async def test_undecodable_signal_is_refused_under_its_id(team, worker, plan_id):
@@ -180,3 +182,17 @@ async def test_a_terminated_role_started_again_recovers_its_state(team, worker, 
     assert "ran in an earlier run" in str(again.value)  # the idempotency record survived
     assert [e.action for e in state.lifecycle] == ["retire", "reopen", "recover"]
     assert "took up the state of closed run" in state.lifecycle[-1].reason
+
+
+async def test_recovery_looks_past_a_run_that_failed_at_once(client, team, task_queue, worker, plan_id):
+    await ask(team, plan_id, "developer", "Remember PELICAN.", "past-1")
+    await team.handle(plan_id, "developer").terminate(reason="operator mistake")
+    bad = await client.start_workflow(
+        c.WORKFLOW_TYPE, {"plan_id": 17}, id=f"role:{plan_id}:developer", task_queue=task_queue
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(bad.result(), 30)
+
+    after = await ask(team, plan_id, "developer", "What was it?", "past-2")
+
+    assert after.turn == 2 and after.context.prior_turns == 1

@@ -65,7 +65,9 @@ class RoleSession:
         self._start_problems: list[str] = []
         if isinstance(parsed, str):
             self._start_problems.append(parsed)
-            parsed = SessionInput(plan_id="-", role="-")
+            # Queries of the failed run still name the session the workflow id stands for.
+            _, plan_id, role = (workflow.info().workflow_id.split(":", 2) + ["-", "-"])[:3]
+            parsed = SessionInput(plan_id=plan_id, role=role)
         self._input = parsed
         carried = parsed.carried
         if carried is not None and not workflow.info().continued_run_id:
