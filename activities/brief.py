@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF
+from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF, MAX_ACTIVITY_INPUT_BYTES
 from roleteam.errors import RoleteamError
 from roleteam.models import RoleBrief, RoleBriefInput
 from roleteam.registry import load_role_registry
@@ -18,7 +18,9 @@ from roleteam.skills import SkillPolicy, SkillRequest, Waiver, load_skill_policy
 
 
 @activity.defn(name=ACTIVITY_LOAD_ROLE_BRIEF)
-async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
+def load_role_brief(request: RoleBriefInput) -> RoleBrief:
+    """Synchronous: file reads, YAML and regex matching run in the worker's thread pool, never
+    on the event loop that serves every other role's workflows and activities."""
     try:
         registry = load_role_registry()
         spec = registry.resolve(request.role)
@@ -42,7 +44,7 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
     system_prompt = spec.system_prompt()
     if resolved.prompt_section:
         system_prompt += "\n\n" + resolved.prompt_section
-    return RoleBrief(
+    brief = RoleBrief(
         role=spec.id,
         title=spec.title,
         system_prompt=system_prompt,
@@ -54,6 +56,15 @@ async def load_role_brief(request: RoleBriefInput) -> RoleBrief:
         skill_policy_sha256=policy.sha256,
         skills=resolved.evidence,
     )
+    size = len(brief.model_dump_json().encode())
+    if size > MAX_ACTIVITY_INPUT_BYTES:
+        raise ApplicationError(
+            f"role brief for {spec.id!r} is {size} bytes, over the {MAX_ACTIVITY_INPUT_BYTES}-byte "
+            "limit: shorten the role's system prompt or skills",
+            type="PolicyError",
+            non_retryable=True,
+        )
+    return brief
 
 
 def with_plan_waivers(policy: SkillPolicy, request: RoleBriefInput) -> SkillPolicy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -41,6 +42,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 AddressOpt = Annotated[
     Optional[str], typer.Option("--address", envvar="TEMPORAL_ADDRESS", help="Temporal frontend host:port.")
 ]
+
+
+def _read_stdin_text() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RoleteamError(
+            f"stdin is not UTF-8 text (byte {err.start} of {len(data)}); pipe a text prompt to 'invoke -'"
+        ) from None
 
 
 def _check(plan: str, role: str | None = None) -> RoleRegistry:
@@ -81,10 +92,10 @@ def invoke(
 ) -> None:
     """Ask ROLE in PLAN to act on PROMPT ('-' reads it from stdin); waits and prints the artifact."""
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = _read_stdin_text()
     from roleteam.client import RoleTeam
 
-    if timeout <= 0:
+    if not math.isfinite(timeout) or timeout <= 0:
         raise RoleteamError(f"--timeout {timeout:g}: give a number of seconds above 0")
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
@@ -95,6 +106,7 @@ def invoke(
 
     async def go():
         team = await _team(address, registry)
+        await team.check_holder(plan, role)
         idle = not await team.worker_polling()
         if idle:
             err_console.print(
@@ -105,7 +117,8 @@ def invoke(
             # An update no worker has accepted yet is not durable; the signal is.
             await team.send(plan, role, request)
         if no_wait:
-            return request.invocation_id
+            # A retired role refuses on arrival; say so instead of "queued".
+            return (await team.refusal_on_arrival(plan, role, request.invocation_id)) if not idle else None
         try:
             return await asyncio.wait_for(team.invoke(plan, role, request), timeout)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -116,15 +129,17 @@ def invoke(
             ) from None
 
     result = asyncio.run(go())
-    if no_wait:
-        print_json({"invocation_id": result, "queued": True}) if json_out else console.print(
-            f"queued {result}"
+    if no_wait and result is None:
+        queued = request.invocation_id
+        print_json({"invocation_id": queued, "queued": True}) if json_out else console.print(
+            f"queued {queued}"
         )
-    elif json_out:
+        return
+    if json_out:
         print_json(result)
     else:
         console.print(artifact_text(result))
-    if not no_wait and result.status != "completed":
+    if result.status != "completed":
         raise typer.Exit(3)
 
 
@@ -135,6 +150,7 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
 
     async def go():
         team = await _team(address, registry)
+        await asyncio.gather(*(team.check_holder(plan, role) for role in registry.roles))
         if not await team.worker_polling():
             raise RoleteamError(
                 f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
@@ -158,6 +174,7 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
 
     async def go():
         team = await _team(address, registry)
+        await team.check_holder(plan, role, any_queue=True)
         handle = team.handle(plan, role)
         return await read_transcript(team.client, handle.id)
 
@@ -322,20 +339,39 @@ def policy_check(
 
 
 def main() -> None:
-    """Console entry point: run the command, print errors as one line, leave with os._exit."""
-    code = 0
+    """Console entry point: run the command, print errors as one line, leave with os._exit.
+
+    With `--json`, an error is also printed on stdout as `{"error": ..., "exit_code": ...}`, so a
+    script reading stdout always gets JSON.
+    """
+    json_mode = "--json" in sys.argv[1:]
+    code, message = 0, None
     try:
-        app()
-    except SystemExit as exit_:  # typer's own exit: usage errors (2), typer.Exit(n)
+        result = app(standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.TyperException as err:  # usage errors: one line naming the fix, not a box
+        if type(err).__name__ == "NoArgsIsHelpError":
+            err.show()
+            code = 2
+        else:
+            ctx = getattr(err, "ctx", None)
+            where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+            message = f"{err.format_message().rstrip('.')}{where}"
+            code = getattr(err, "exit_code", 2)
+    except typer.Abort:
+        code = 130
+    except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except RoleteamError as err:
-        print_error(str(err))
-        code = 1
+        message, code = str(err), 1
     except KeyboardInterrupt:
         code = 130
     except Exception as err:  # an unexpected failure still reaches the user as one line
-        print_error(f"{type(err).__name__}: {err}")
-        code = 1
+        message, code = f"{type(err).__name__}: {err}", 1
+    if message is not None:
+        print_error(message)
+        if json_mode:
+            print_json({"error": " ".join(message.split()), "exit_code": code})
     hard_exit(code)
 
 

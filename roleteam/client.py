@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +19,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -60,6 +62,8 @@ DEFAULT_ADDRESS = "localhost:7233"
 TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
 BUDGET_ENV = "ROLETEAM_CONTEXT_TOKEN_BUDGET"
 WAIT_RETRIES = 600
+# host:port, with the host a name, an IPv4 address or a bracketed IPv6 address.
+ADDRESS_PATTERN = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
 
 
 def configured_options() -> SessionOptions:
@@ -67,7 +71,8 @@ def configured_options() -> SessionOptions:
     raw = os.environ.get(BUDGET_ENV, "").strip()
     if not raw:
         return SessionOptions()
-    options = SessionOptions(context_token_budget=int(raw) if raw.isdigit() else -1)
+    # isdigit() alone would take '²', which int() then refuses with a traceback.
+    options = SessionOptions(context_token_budget=int(raw) if raw.isascii() and raw.isdigit() else -1)
     problems = options.problems()
     if problems:
         raise InvalidInputError(f"{BUDGET_ENV}={raw!r}: " + problems[0].split(": ", 1)[-1])
@@ -89,6 +94,11 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
     config.setdefault("target_host", DEFAULT_ADDRESS)
     if address:
         config["target_host"] = address
+    if not ADDRESS_PATTERN.fullmatch(str(config["target_host"])):
+        raise InvalidInputError(
+            f"Temporal address {config['target_host']!r} is not host:port; pass e.g. "
+            "--address localhost:7233 (or set TEMPORAL_ADDRESS)"
+        )
     if namespace:
         config["namespace"] = namespace
     try:
@@ -239,6 +249,46 @@ class RoleTeam:
             )
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None
+
+    async def check_holder(self, plan_id: str, role: str, any_queue: bool = False) -> None:
+        """Raise, naming what it is, when the session's id is held by a running workflow that is
+        not a RoleSession on this client's task queue (nothing there would ever answer).
+
+        Args:
+            any_queue: accept a RoleSession on any task queue (reading history needs no worker).
+        """
+        handle = self.handle(plan_id, role)
+        try:
+            info = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return
+            raise RoleteamError(f"Temporal refused the request: {err.message}") from None
+        if info.status != WorkflowExecutionStatus.RUNNING:
+            return
+        if info.workflow_type == WORKFLOW_TYPE and (any_queue or info.task_queue == self.task_queue):
+            return
+        raise RoleteamError(
+            f"workflow id {handle.id!r} is held by a running {info.workflow_type!r} workflow on task "
+            f"queue {info.task_queue!r}, not a {WORKFLOW_TYPE} on {self.task_queue!r}: terminate it "
+            f"('temporal workflow terminate --workflow-id {handle.id}') or use another plan id"
+            + ("" if info.workflow_type != WORKFLOW_TYPE else f" (or set {TASK_QUEUE_ENV}={info.task_queue})")
+        )
+
+    async def refusal_on_arrival(
+        self, plan_id: str, role: str, invocation_id: str, tries: int = 20
+    ) -> ExecutionArtifact | None:
+        """The refusal recorded when a queued invocation arrived (e.g. the role is retired), if
+        any; None once the session shows it queued, running or done."""
+        for _ in range(tries):
+            state = await self.state(plan_id, role)
+            artifact = await self.artifact(plan_id, role, invocation_id)
+            if artifact is not None and artifact.status == "refused":
+                return artifact
+            if state.status == "active" or artifact is not None:
+                return None
+            await asyncio.sleep(0.1)
+        return None
 
     async def plan_status(self, plan_id: str) -> dict[str, RoleState | None]:
         """State of every registry role in the plan; None where the role never started."""

@@ -21,6 +21,7 @@ QUERY_ARTIFACT = "artifact"
 ACTIVITY_LOAD_ROLE_BRIEF = "load_role_brief"
 ACTIVITY_CALL_MODEL = "call_model"
 ACTIVITY_SUMMARIZE_TURNS = "summarize_turns"
+ACTIVITY_RECOVER_ROLE_STATE = "recover_role_state"
 
 PLAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ROLE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -33,6 +34,17 @@ MAX_REPLY_BYTES = 128 * 1024
 MAX_REASON_CHARS = 1_000
 MAX_REQUESTED_BY_CHARS = 200
 MAX_ERROR_CHARS = 4_000
+# Per-item and total bounds of an invocation's `domains` and `files` (both reach an activity input).
+MAX_DOMAINS = 32
+MAX_DOMAIN_CHARS = 128
+MAX_FILES = 256
+MAX_FILE_CHARS = 1_024
+MAX_FILES_TOTAL_BYTES = 64 * 1024
+# Fields a model endpoint reports back (model name, usage counts) are clipped to these.
+MAX_MODEL_NAME_CHARS = 200
+MAX_TOKEN_COUNT = 10**12
+# An `invoke_and_wait` result (an artifact) above this is replaced by a failed artifact saying so.
+MAX_ARTIFACT_BYTES = 1_800 * 1024
 
 # The queue carried across continue-as-new must fit one payload with the rest of the state.
 MAX_PENDING_INVOCATIONS = 200
@@ -59,6 +71,13 @@ MAX_ACTIVITY_INPUT_BYTES = 1_800 * 1024
 MAX_CARRY_BYTES = 1_600 * 1024
 # Error type of an `invoke_and_wait` rejected while the session hands over to a new run.
 ROLLING_OVER_ERROR = "RollingOver"
+# Error type of an `invoke_and_wait` whose request is refused by validation (never retryable).
+INVALID_REQUEST_ERROR = "InvalidRequest"
+# Refusals handed on at continue-as-new (newest first) so the `artifact` query still answers
+# them, each with its prompt clipped and its reason kept.
+MAX_CARRIED_REFUSALS = 500
+MAX_CARRIED_REFUSALS_BYTES = 160 * 1024
+CARRIED_REFUSAL_PROMPT_CHARS = 200
 # Retire/reopen trail entries kept (the oldest fall away past this).
 MAX_LIFECYCLE_EVENTS = 200
 
@@ -140,6 +159,7 @@ MAX_FINDINGS_LEDGER_BYTES = 640 * 1024
 MAX_LINEAGE_ENTRIES = 200
 MAX_MODE_MISMATCHES = 50
 MAX_WAIVERS = 100
+MAX_DIRECTIVE_BYTES = 96 * 1024
 MAX_PLAN_OUTBOX = 100
 MAX_PLAN_OUTBOX_BYTES = 256 * 1024
 PLAN_IDEMPOTENCY_WINDOW = 4_000

@@ -14,6 +14,11 @@ from pydantic import BaseModel
 from roleteam.constants import (
     INVOCATION_ID_PATTERN,
     MAX_CONTEXT_TOKEN_BUDGET,
+    MAX_DOMAIN_CHARS,
+    MAX_DOMAINS,
+    MAX_FILE_CHARS,
+    MAX_FILES,
+    MAX_FILES_TOTAL_BYTES,
     MAX_PROMPT_BYTES,
     MAX_REASON_CHARS,
     MAX_REQUESTED_BY_CHARS,
@@ -71,7 +76,8 @@ class Turn(BaseModel):
 class LifecycleEvent(BaseModel):
     """One entry of the retire/reopen trail: who, when, why."""
 
-    action: Literal["retire", "reopen"]
+    # "recover": a fresh run took up the state of the role's latest closed run (reason says which).
+    action: Literal["retire", "reopen", "recover"]
     reason: str
     requested_by: str | None = None
     at: datetime
@@ -109,9 +115,27 @@ class InvokeInput(BaseModel):
             found.append("prompt is empty: say what the role should do")
         if self.requested_by is not None and len(self.requested_by) > MAX_REQUESTED_BY_CHARS:
             found.append(f"requested_by is longer than {MAX_REQUESTED_BY_CHARS} characters")
-        if len(self.domains) > 32 or len(self.files) > 256:
-            found.append("too many domains (max 32) or files (max 256)")
+        found += _list_problems("domains", self.domains, MAX_DOMAINS, MAX_DOMAIN_CHARS)
+        found += _list_problems("files", self.files, MAX_FILES, MAX_FILE_CHARS)
+        total = sum(len(f.encode(errors="replace")) for f in self.files[: MAX_FILES + 1])
+        if len(self.files) <= MAX_FILES and total > MAX_FILES_TOTAL_BYTES:
+            found.append(
+                f"files hold {total} bytes of paths; the limit is {MAX_FILES_TOTAL_BYTES}: "
+                "list fewer or shorter paths"
+            )
         return found
+
+
+def _list_problems(field: str, items: list[str], max_items: int, max_chars: int) -> list[str]:
+    """Count and per-item bounds of a list of short strings (paths or domain names)."""
+    if len(items) > max_items:
+        return [f"{field} has {len(items)} entries; the limit is {max_items}: list fewer"]
+    for n, item in enumerate(items):
+        if len(item) > max_chars:
+            return [f"{field}[{n}] is {len(item)} characters; the limit is {max_chars}: shorten it"]
+        if not item.strip() or any(ch < " " or ch == "\x7f" for ch in item):
+            return [f"{field}[{n}]={item[:60]!r} is blank or holds control characters: remove it"]
+    return []
 
 
 class LifecycleInput(BaseModel):
@@ -208,6 +232,8 @@ class CarriedState(BaseModel):
     plan_seq: int = 0
     plan_outbox: list[RoleEvent] = []
     directive: PlanDirective | None = None
+    # Newest refusals, slimmed (prompt clipped), so `artifact` still answers them after a roll-over.
+    recent_refusals: list[ExecutionArtifact] = []
 
 
 class RoleState(BaseModel):
@@ -292,9 +318,24 @@ class SummarizeInput(BaseModel):
     max_tokens: int
 
 
+class RecoverInput(BaseModel):
+    """Activity `recover_role_state`: the fresh run asking, so it is never mistaken for a closed one."""
+
+    workflow_id: str
+    run_id: str
+
+
+class RecoveredState(BaseModel):
+    """The state of the role's latest closed run, when there is one worth taking up."""
+
+    carried: CarriedState | None = None
+    from_run_id: str | None = None
+
+
 class SummaryResult(BaseModel):
     summary: str
     provider: str
 
 
 SessionInput.model_rebuild()
+RecoveredState.model_rebuild()

@@ -10,14 +10,48 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+# Control characters a prompt, reply or error may carry that a terminal would act on (ESC
+# sequences clear screens and retitle windows; bidi overrides reorder what is shown). Newlines
+# and tabs stay; everything else is shown as a visible escape.
+_NEUTRALISE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (
+        *range(0x00, 0x20),
+        0x7F,
+        *range(0x80, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+        0x200E,
+        0x200F,
+        0x061C,
+    )
+    if code not in (0x09, 0x0A)
+}
+
+
+def neutralise(text: str) -> str:
+    """`text` safe for a terminal: control characters become visible escapes like `\\x1b`."""
+    return text.translate(_NEUTRALISE)
+
+
+class SafeConsole(Console):
+    """A rich Console whose printed strings never carry terminal control sequences (JSON output
+    goes through `print_json`, which stays exact)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(neutralise(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 # Piped output keeps whole lines (and wide tables) so scripts and logs can read them.
-console = Console(highlight=False, markup=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+console = SafeConsole(
+    highlight=False, markup=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200
+)
+err_console = SafeConsole(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:
     """One line on stderr, never wrapped: what went wrong and how to fix it."""
-    print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    print(f"error: {neutralise(' '.join(message.split()))}", file=sys.stderr, flush=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -63,7 +97,7 @@ def status_table(plan_id: str, states: dict) -> Table:
         if state is None:
             table.add_row(role, "not started", "", "", "", "", "", "")
         else:
-            table.add_row(
+            cells = (
                 role,
                 state.status,
                 str(state.generation),
@@ -73,4 +107,5 @@ def status_table(plan_id: str, states: dict) -> Table:
                 state.compliance or "-",
                 state.last_invocation_id or "-",
             )
+            table.add_row(*(neutralise(cell) for cell in cells))
     return table

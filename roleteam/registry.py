@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roleteam.constants import EXECUTION_MODES, PLAN_ID_PATTERN, ROLE_ID_PATTERN
 from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError
+from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 
@@ -154,9 +154,9 @@ def read_policy_yaml(path: Path, what: str, keys: str) -> tuple[bytes, dict]:
             f"holding {path.name}"
         ) from err
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as err:
-        raise PolicyError(f"{path}: not valid YAML: {err}") from err
+        data = load_untrusted_yaml(raw)
+    except UntrustedYamlError as err:
+        raise PolicyError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: expected a mapping with keys {keys}")
     return raw, data

@@ -19,6 +19,8 @@ class Scripted:
     body: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # sent as is instead of a JSON body
+    content_type: str = "application/json"
 
 
 class FakeOpenAI:
@@ -50,10 +52,10 @@ class FakeOpenAI:
                         else {"error": {"message": f"scripted failure {step.status}", "type": "test"}}
                     )
                 )
-                data = json.dumps(payload).encode()
+                data = step.raw if step.raw is not None else json.dumps(payload).encode()
                 try:
                     self.send_response(step.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", step.content_type)
                     self.send_header("content-length", str(len(data)))
                     for key, value in step.headers.items():
                         self.send_header(key, value)

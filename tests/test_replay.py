@@ -44,3 +44,9 @@ def test_histories_cover_the_lifecycle():
         "DelegatedRun",
     ):
         assert needle in text, needle
+
+
+def test_histories_cover_recovery_and_hostile_signals():
+    text = (Path(__file__).parent / "histories" / "role_session_recovered.json").read_text()
+    for needle in ("recover_role_state", "MARKER_RECORDED", "not-a-contract-signal", "CONTINUED_AS_NEW"):
+        assert needle in text

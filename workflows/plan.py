@@ -9,11 +9,12 @@ loop delivers in order, so handlers stay synchronous and nothing is lost at roll
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -179,6 +180,12 @@ class PlanWorkflow:
                 self._early_events.append(event)
             return
         self._on_role_event(event)
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        # Handled (not buffered) so every signal wakes the main loop and a roll-over is never
+        # held back by signals nobody reads.
+        workflow.logger.warning("ignoring signal %r: not part of the Plan contract", name[:100])
 
     def _on_role_event(self, event: RoleEvent) -> None:
         apply_role_event(self._state, event, self._roles(), workflow.now())

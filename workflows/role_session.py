@@ -7,11 +7,12 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         LifecycleInput,
         ModelCallInput,
         ModelReply,
+        RecoveredState,
+        RecoverInput,
         RoleBrief,
         RoleBriefInput,
         RoleState,
@@ -44,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         RoleEvent,
         RoleSnapshot,
     )
-    from workflows.carry import digest, fit_carry, payload_bytes
+    from workflows.carry import bound_carry, digest, fit_carry, payload_bytes, refusals_to_carry
     from workflows.context import (
         clip_tail,
         context_tokens,
@@ -53,22 +56,47 @@ with workflow.unsafe.imports_passed_through():
         turns_to_fold,
     )
     from workflows.findings import parse_reply
-    from workflows.wire import parse_wire
+    from workflows.wire import parse_wire, raw_field
+
+
+# Refusals are handed on at continue-as-new (issue 11 item 12); older runs hand on none.
+CARRY_REFUSALS_PATCH = "carry-refusals"
+# A fresh run takes up the state of the role's latest closed run (item 13); older runs did not.
+RECOVER_PATCH = "recover-after-close"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
 class RoleSession:
     @workflow.init
-    def __init__(self, input: SessionInput) -> None:
-        self._input = input
-        self._state = input.carried or CarriedState()
+    def __init__(self, input: Any = None) -> None:
+        # Typed `Any` and decoded here, so a start input that does not fit fails the run with
+        # `InvalidSessionInput` (see run) instead of failing every workflow task.
+        parsed = parse_wire(SessionInput, input)
+        self._start_problems: list[str] = []
+        if isinstance(parsed, str):
+            self._start_problems.append(parsed)
+            # Queries of the failed run still name the session the workflow id stands for.
+            _, plan_id, role = (workflow.info().workflow_id.split(":", 2) + ["-", "-"])[:3]
+            parsed = SessionInput(plan_id=plan_id, role=role)
+        self._input = parsed
+        carried = parsed.carried
+        if carried is not None and not workflow.info().continued_run_id:
+            # Only the session's own continue-as-new hands on state; a client's is a forgery.
+            self._start_problems.append(
+                "carried: only a session's own continue-as-new hands on state; start without 'carried'"
+            )
+            carried = None
+        if carried is not None:
+            for note in bound_carry(carried):
+                workflow.logger.warning("carried state trimmed to its bounds: %s", note)
+        self._state = carried or CarriedState()
         self._artifacts: dict[str, ExecutionArtifact] = {
-            a.invocation_id: a for a in self._state.recent_artifacts
+            a.invocation_id: a for a in (*self._state.recent_refusals, *self._state.recent_artifacts)
         }
         self._turns_this_run = 0
         self._running: str | None = None  # id of the invocation being run right now
-        self._budget = input.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
-        self._turns_per_run = input.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
+        self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
+        self._turns_per_run = parsed.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
         self._reports_to_plan = False  # decided in run(): sessions recorded before it never report
         self._delegates = False
         self._last_skills = None  # skill evidence of the latest invocation that loaded the policy
@@ -76,11 +104,14 @@ class RoleSession:
     # --- main loop -------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: SessionInput) -> None:
-        self._check_start_input(input)
+    async def run(self, input: Any = None) -> None:
+        self._check_start_input(self._input)
+        fresh = not workflow.info().continued_run_id and self._input.carried is None
+        if fresh and workflow.patched(RECOVER_PATCH):
+            await self._recover()
         self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
         self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
-        if self._reports_to_plan and input.carried is None:
+        if self._reports_to_plan and fresh:
             self._queue_report("joined")
         while True:
             # Roll over once no handler is in flight and the plan has every report. When a
@@ -106,7 +137,50 @@ class RoleSession:
                 finally:
                     self._running = None
 
+    async def _recover(self) -> None:
+        """Take up the latest closed run's state (after a terminate, say), keeping what arrived
+        meanwhile; the trail records where it came from."""
+        info = workflow.info()
+        try:
+            found = await workflow.execute_activity(
+                c.ACTIVITY_RECOVER_ROLE_STATE,
+                RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
+                result_type=RecoveredState,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
+            return
+        if found.carried is None:
+            return
+        recovered = found.carried
+        for note in bound_carry(recovered):
+            workflow.logger.warning("recovered state trimmed to its bounds: %s", note)
+        queued = {p.invocation_id for p in recovered.pending}
+        for request in self._state.pending:  # arrived while this run was recovering
+            if request.invocation_id not in queued and digest(request.invocation_id) not in recovered.seen:
+                recovered.pending.append(request)
+        recovered.lifecycle.append(
+            LifecycleEvent(
+                action="recover",
+                reason=(
+                    f"took up the state of closed run {found.from_run_id}: {recovered.turns} turns, "
+                    f"{len(recovered.seen)} invocation ids remembered"
+                ),
+                at=workflow.now(),
+                generation=recovered.generation,
+            )
+        )
+        del recovered.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
+        self._state = recovered
+        self._artifacts.update({a.invocation_id: a for a in recovered.recent_artifacts})
+
     def _check_start_input(self, input: SessionInput) -> None:
+        if self._start_problems:
+            raise ApplicationError(
+                "; ".join(self._start_problems), type="InvalidSessionInput", non_retryable=True
+            )
         problems = input.options.problems()
         if not c.PLAN_ID_PATTERN.fullmatch(input.plan_id):
             problems.append(f"plan_id={input.plan_id!r}: use 1-64 letters, digits, '.', '_', '-'")
@@ -131,6 +205,11 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
+        if workflow.patched(CARRY_REFUSALS_PATCH):
+            carried = {a.invocation_id for a in state.recent_artifacts}
+            state.recent_refusals = refusals_to_carry(
+                [a for a in self._artifacts.values() if a.invocation_id not in carried]
+            )
         fit_carry(state)
         workflow.logger.info(
             "rolling over to a new run after %d turns (%d events)",
@@ -171,18 +250,29 @@ class RoleSession:
         if request.mode == "delegated" and self._delegates:
             await self._run_delegated(request, started)
             return
+        brief_input = RoleBriefInput(
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            invocation_id=request.invocation_id,
+            prompt=request.prompt,
+            domains=request.domains,
+            files=request.files,
+            plan_waivers=directive.skill_waivers if directive else [],
+        )
+        size = payload_bytes(brief_input)
+        if size > c.MAX_ACTIVITY_INPUT_BYTES:
+            # Unreachable within the request bounds; a payload Temporal rejects would fail the
+            # workflow task on every attempt, so this invocation is refused instead.
+            reason = (
+                f"policy input would be {size} bytes, over the {c.MAX_ACTIVITY_INPUT_BYTES}-byte "
+                "limit: send a shorter prompt and fewer files"
+            )
+            self._record(self._artifact(request, started, "refused", reason=reason))
+            return
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
-                RoleBriefInput(
-                    plan_id=self._input.plan_id,
-                    role=self._input.role,
-                    invocation_id=request.invocation_id,
-                    prompt=request.prompt,
-                    domains=request.domains,
-                    files=request.files,
-                    plan_waivers=directive.skill_waivers if directive else [],
-                ),
+                brief_input,
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
@@ -271,6 +361,7 @@ class RoleSession:
                 )
             )
             return
+        reply = _bounded_reply(reply)
         self._state.recent_turns.append(
             Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
         )
@@ -336,22 +427,23 @@ class RoleSession:
         folded = self._state.recent_turns[:count]
         max_tokens = max(self._budget // 4, 50)
         gist = [for_summary(t, c.SUMMARY_INPUT_CHARS_PER_TEXT) for t in folded]
+        summarize = SummarizeInput(
+            role=self._input.role, previous_summary=self._state.summary, turns=gist, max_tokens=max_tokens
+        )
         try:
+            if payload_bytes(summarize) > c.MAX_ACTIVITY_INPUT_BYTES:
+                raise ApplicationError("summary input is over the activity input limit")
             result = await workflow.execute_activity(
                 c.ACTIVITY_SUMMARIZE_TURNS,
-                SummarizeInput(
-                    role=self._input.role,
-                    previous_summary=self._state.summary,
-                    turns=gist,
-                    max_tokens=max_tokens,
-                ),
+                summarize,
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
             summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
-        except ActivityError as err:
-            workflow.logger.warning("summarisation failed, folding mechanically: %s", _cause(err))
+        except (ActivityError, ApplicationError) as err:
+            cause = _cause(err) if isinstance(err, ActivityError) else str(err)
+            workflow.logger.warning("summarisation failed, folding mechanically: %s", cause)
             summary = fallback_summary(self._state.summary, folded, max_tokens, c.MAX_SUMMARY_BYTES)
         self._state.summary = summary
         self._state.summarized_turns += count
@@ -375,7 +467,7 @@ class RoleSession:
         prompt = request.prompt
         if len(prompt.encode()) > c.MAX_PROMPT_BYTES:
             prompt = prompt.encode()[: c.MAX_PROMPT_BYTES].decode(errors="ignore")
-        return ExecutionArtifact(
+        artifact = ExecutionArtifact(
             plan_id=self._input.plan_id,
             role=self._input.role,
             workflow_id=info.workflow_id,
@@ -401,6 +493,23 @@ class RoleSession:
             duration_ms=int((finished - started).total_seconds() * 1000),
             budget_warning=self._state.directive.budget_warning if self._state.directive else None,
         )
+        size = payload_bytes(artifact)
+        if size > c.MAX_ARTIFACT_BYTES:
+            # Returned by `invoke_and_wait` and carried at roll-over: it must fit one payload.
+            artifact = artifact.model_copy(
+                update={
+                    "status": "failed",
+                    "prompt": "",
+                    "reply": None,
+                    "skills": None,
+                    "reason": None,
+                    "error": (
+                        f"the artifact would be {size} bytes, over the {c.MAX_ARTIFACT_BYTES}-byte "
+                        "limit; its reply is dropped: send a shorter prompt"
+                    ),
+                }
+            )
+        return artifact
 
     def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
         last = self._state.lifecycle[-1] if self._state.lifecycle else None
@@ -513,6 +622,9 @@ class RoleSession:
         if isinstance(directive, str):
             workflow.logger.warning("plan_directive dropped: %s", directive)
             return
+        if len(directive.skill_waivers) > c.MAX_WAIVERS or payload_bytes(directive) > c.MAX_DIRECTIVE_BYTES:
+            workflow.logger.warning("plan_directive dropped: over %d waivers or bytes", c.MAX_WAIVERS)
+            return
         current = self._state.directive
         if current is None or directive.version >= current.version:
             self._state.directive = directive
@@ -540,7 +652,11 @@ class RoleSession:
         return None
 
     @workflow.signal(name=c.SIGNAL_INVOKE)
-    def invoke(self, request: InvokeInput) -> None:
+    def invoke(self, raw: Any) -> None:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):
+            self._refuse_undecodable(raw, request)
+            return
         if not c.INVOCATION_ID_PATTERN.fullmatch(request.invocation_id):
             # Without a usable id there is nothing to key a refusal by; the log keeps it.
             workflow.logger.warning("dropping invoke signal: %s", "; ".join(request.problems()))
@@ -557,12 +673,36 @@ class RoleSession:
             return
         self._enqueue(request)
 
+    def _refuse_undecodable(self, raw: Any, problem: str) -> None:
+        """An `invoke` payload that is not an InvokeInput: refused under its id when it has one."""
+        invocation_id = raw_field(raw, "invocation_id", 128)
+        if invocation_id is None or not c.INVOCATION_ID_PATTERN.fullmatch(invocation_id):
+            workflow.logger.warning(
+                "dropping undecodable invoke signal (no usable invocation_id): %s", problem
+            )
+            return
+        if self._known(invocation_id):
+            workflow.logger.info("invocation %s already known; undecodable repeat ignored", invocation_id)
+            return
+        placeholder = InvokeInput(invocation_id=invocation_id, prompt="")
+        reason = f"request could not be decoded: {problem}"
+        self._record(self._artifact(placeholder, workflow.now(), "refused", reason=reason))
+
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        # Handled (not buffered) so every signal wakes the main loop: buffered ones would let
+        # history pass the roll-over point without the loop ever checking it.
+        workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
+
     def _enqueue(self, request: InvokeInput) -> None:
         self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
         self._state.pending.append(request)
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
-    async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
+    async def invoke_and_wait(self, raw: Any) -> ExecutionArtifact:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):  # only on replay of a history the validator never saw
+            raise ApplicationError(request, type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         invocation_id = request.invocation_id
         if not self._known(invocation_id) and self._state.status == "retired":
             refusal = self._retired_refusal(request)
@@ -600,14 +740,18 @@ class RoleSession:
         return self._artifacts[invocation_id]
 
     @invoke_and_wait.validator
-    def _validate_invoke(self, request: InvokeInput) -> None:
+    def _validate_invoke(self, raw: Any) -> None:
+        request = parse_wire(InvokeInput, raw)
+        if isinstance(request, str):
+            raise ApplicationError(request, type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         problems = request.problems()
         if problems:
-            raise ValueError("; ".join(problems))
+            # Not retryable: the same request is refused again; a full queue may have room later.
+            raise ApplicationError("; ".join(problems), type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         if not self._known(request.invocation_id):
             problem = self._queue_problem(request)
             if problem:
-                raise ValueError(problem)
+                raise ApplicationError(problem, type="QueueFull")
             if self._rollover_due():
                 # Hold new waiters back so the in-flight ones can finish and the run can hand
                 # over; without this, overlapping callers could keep a run open indefinitely.
@@ -617,14 +761,18 @@ class RoleSession:
                 )
 
     @workflow.signal(name=c.SIGNAL_RETIRE)
-    def retire(self, request: LifecycleInput) -> None:
-        self._change_status("retire", request)
+    def retire(self, raw: Any) -> None:
+        self._change_status("retire", raw)
 
     @workflow.signal(name=c.SIGNAL_REOPEN)
-    def reopen(self, request: LifecycleInput) -> None:
-        self._change_status("reopen", request)
+    def reopen(self, raw: Any) -> None:
+        self._change_status("reopen", raw)
 
-    def _change_status(self, action: str, request: LifecycleInput) -> None:
+    def _change_status(self, action: str, raw: Any) -> None:
+        request = parse_wire(LifecycleInput, raw)
+        if isinstance(request, str):
+            workflow.logger.warning("dropping undecodable %s signal: %s", action, request)
+            return
         target = "retired" if action == "retire" else "active"
         if self._state.status == target:
             workflow.logger.info("%s ignored: role is already %s", action, target)
@@ -672,8 +820,36 @@ class RoleSession:
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)
-    def artifact(self, request: ArtifactQuery) -> ExecutionArtifact | None:
+    def artifact(self, raw: Any) -> ExecutionArtifact | None:
+        request = parse_wire(ArtifactQuery, raw)
+        if isinstance(request, str):
+            raise ValueError(request)
         return self._artifacts.get(request.invocation_id)
+
+
+def _bounded_reply(reply: ModelReply) -> ModelReply:
+    """Clip what an endpoint reported, whatever the activity let through."""
+    usage = reply.usage
+
+    def count(n: int) -> int:
+        return min(max(n, 0), c.MAX_TOKEN_COUNT)
+
+    reply_text = reply.reply
+    truncated = reply.truncated
+    if len(reply_text.encode()) > c.MAX_REPLY_BYTES:
+        reply_text = reply_text.encode()[: c.MAX_REPLY_BYTES].decode(errors="ignore")
+        truncated = True
+    return ModelReply(
+        reply=reply_text,
+        truncated=truncated,
+        provider=reply.provider[: c.MAX_MODEL_NAME_CHARS],
+        model=reply.model[: c.MAX_MODEL_NAME_CHARS],
+        usage=TokenUsage(
+            prompt_tokens=count(usage.prompt_tokens),
+            completion_tokens=count(usage.completion_tokens),
+            total_tokens=count(usage.total_tokens),
+        ),
+    )
 
 
 def _cause(err: ActivityError) -> str:

@@ -7,17 +7,21 @@ invocation at once with the provider's message.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from datetime import timedelta
 
 import openai
 from temporalio.exceptions import ApplicationError
 
+from roleteam.constants import MAX_MODEL_NAME_CHARS, MAX_TOKEN_COUNT
 from roleteam.models import TokenUsage
 
 RETRYABLE_STATUS = {408, 409, 429}
 MAX_RETRY_AFTER_SECONDS = 300.0
 DEFAULT_TIMEOUT = 240.0
+MAX_DETAIL_CHARS = 1_000
 
 
 def openai_client(timeout: float) -> openai.AsyncOpenAI:
@@ -35,35 +39,98 @@ def openai_client(timeout: float) -> openai.AsyncOpenAI:
 async def chat_completion(
     messages: list[dict[str, str]], model: str, timeout: float
 ) -> tuple[str, TokenUsage, str]:
-    """Call the endpoint once; return (reply text, usage, model the endpoint reported)."""
+    """Call the endpoint once; return (reply text, usage, model the endpoint reported).
+
+    Everything the endpoint sends back is untrusted: each field is type-checked and bounded,
+    and every text that leaves here (errors included) has the API key redacted.
+    """
     client = openai_client(timeout)
     try:
         response = await client.chat.completions.create(model=model, messages=messages)
     except openai.APIStatusError as err:
         raise _status_error(err) from None
     except openai.APIConnectionError as err:
-        raise ApplicationError(f"cannot reach model endpoint: {err}", type="ModelUnavailable") from None
+        raise ApplicationError(
+            redact(f"cannot reach model endpoint: {err}")[:MAX_DETAIL_CHARS], type="ModelUnavailable"
+        ) from None
+    except (openai.OpenAIError, ValueError, TypeError, AttributeError) as err:
+        raise _bad_response(f"{type(err).__name__}: {err}") from None
     finally:
         await client.close()
-    if not response.choices:
-        raise ApplicationError(
-            "model endpoint returned no choices", type="ModelBadResponse", non_retryable=True
-        )
-    text = response.choices[0].message.content or ""
-    usage = TokenUsage()
-    if response.usage:
-        usage = TokenUsage(
-            prompt_tokens=response.usage.prompt_tokens,
-            completion_tokens=response.usage.completion_tokens,
-            total_tokens=response.usage.total_tokens,
-        )
-    return text, usage, response.model or model
+    choices = getattr(response, "choices", None)
+    if not isinstance(response, openai.types.chat.ChatCompletion) and not isinstance(choices, list):
+        raise _bad_response(f"the answer is not a chat completion (starts {str(response)[:80]!r})")
+    if not isinstance(choices, list) or not choices:
+        error = getattr(response, "error", None)
+        said = f": it said {_message_of(error)}" if error else ""
+        raise _bad_response(f"HTTP 200 with no choices{said}")
+    content = getattr(getattr(choices[0], "message", None), "content", None)
+    text = redact_key(content) if isinstance(content, str) else ""
+    usage = _usage(getattr(response, "usage", None))
+    reported = getattr(response, "model", None)
+    if not isinstance(reported, str) or not reported.strip():
+        reported = model
+    return text, usage, redact(_printable(reported))[:MAX_MODEL_NAME_CHARS]
+
+
+def redact(text: str) -> str:
+    """`text` with the configured API key and anything shaped like a credential replaced."""
+    return _CREDENTIAL.sub(lambda m: m.group(1) + "[redacted]", redact_key(text))
+
+
+def redact_key(text: str) -> str:
+    """`text` with the configured API key replaced (replies: prose about tokens stays intact)."""
+    key = os.environ.get("OPENAI_API_KEY", "")
+    return text.replace(key, "[redacted]") if len(key) >= 4 else text
+
+
+# `Bearer <token>`, `sk-...` keys and `api_key=...` / `"api-key": "..."` pairs.
+_CREDENTIAL = re.compile(
+    r"""((?i:bearer)\s+|\bsk-|(?i:api[_-]?key)["']?\s*[:=]\s*["']?)[A-Za-z0-9._~+/=-]{4,}"""
+)
+
+
+def _bad_response(detail: str) -> ApplicationError:
+    return ApplicationError(
+        redact(
+            f"model endpoint sent an answer roleteam cannot use ({detail}); check that OPENAI_BASE_URL "
+            "points at an OpenAI-compatible /v1 endpoint"
+        )[:MAX_DETAIL_CHARS],
+        type="ModelBadResponse",
+        non_retryable=True,
+    )
+
+
+def _message_of(error: object) -> str:
+    if isinstance(error, dict):
+        error = error.get("message", error)
+    return repr(str(error)[:200])
+
+
+def _usage(raw: object) -> TokenUsage:
+    """Token counts as reported, each one kept only if it is a sensible integer."""
+
+    def count(name: str) -> int:
+        value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return min(max(value, 0), MAX_TOKEN_COUNT)
+        return 0
+
+    return TokenUsage(
+        prompt_tokens=count("prompt_tokens"),
+        completion_tokens=count("completion_tokens"),
+        total_tokens=count("total_tokens"),
+    )
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text[: MAX_MODEL_NAME_CHARS * 2])
 
 
 def _status_error(err: openai.APIStatusError) -> ApplicationError:
     status = err.status_code
     detail = _error_detail(err)
-    message = f"model endpoint answered HTTP {status}: {detail}"
+    message = redact(f"model endpoint answered HTTP {status}: {detail}")[:MAX_DETAIL_CHARS]
     if status in RETRYABLE_STATUS or status >= 500:
         return ApplicationError(message, type=f"ModelHTTP{status}", next_retry_delay=_retry_after(err))
     return ApplicationError(message, type=f"ModelHTTP{status}", non_retryable=True)
@@ -74,8 +141,8 @@ def _error_detail(err: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])[:500]
-    return (err.message or "")[:500]
+            return redact(str(inner["message"]))[:500]
+    return redact(str(err.message or ""))[:500]
 
 
 def _retry_after(err: openai.APIStatusError) -> timedelta | None:
@@ -88,4 +155,6 @@ def _retry_after(err: openai.APIStatusError) -> timedelta | None:
         seconds = float(raw) * scale
     except (TypeError, ValueError):
         return None  # an HTTP date or garbage: let the retry policy's backoff decide
+    if not math.isfinite(seconds):
+        return None  # 'nan' and 'inf' parse as floats but are no delay
     return timedelta(seconds=min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS))

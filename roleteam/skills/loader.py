@@ -14,9 +14,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from roleteam.registry import PROJECT_ROOT
+from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
 SKILL_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SKILL_FILE_NAME = "SKILL.md"
@@ -25,6 +24,9 @@ SKILL_ROOTS_ENV = "ROLETEAM_SKILL_ROOTS"
 # and Temporal's payload limit (see roleteam.constants), hence both caps.
 MAX_SKILL_BYTES = 32 * 1024
 MAX_TOTAL_SKILL_BYTES = 96 * 1024
+# Front matter holds a name and a one-line description; anything bigger is refused unparsed.
+MAX_FRONT_MATTER_BYTES = 4 * 1024
+MAX_FRONT_MATTER_NODES = 200
 
 
 @dataclass(frozen=True)
@@ -221,14 +223,23 @@ def parse_skill_text(name: str, text: str) -> tuple[str, str] | str:
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         return "front matter is not closed; add a '---' line after 'description:'"
+    front = "".join(lines[1:end])
+    if len(front.encode()) > MAX_FRONT_MATTER_BYTES:
+        return (
+            f"front matter is {len(front.encode())} bytes, over the {MAX_FRONT_MATTER_BYTES}-byte cap; "
+            "keep only 'name' and a one-line 'description' there"
+        )
     try:
-        meta = yaml.safe_load("".join(lines[1:end]))
-    except yaml.YAMLError as err:
+        meta = load_untrusted_yaml(front, max_nodes=MAX_FRONT_MATTER_NODES)
+    except UntrustedYamlError as err:
         return f"front matter is not valid YAML ({_one_line(err)})"
     if not isinstance(meta, dict):
         return "front matter must be a mapping with 'name' and 'description'"
-    if meta.get("name") != name:
-        return f"front matter name {meta.get('name')!r} does not match its folder {name!r}; make them equal"
+    found = meta.get("name")
+    if not isinstance(found, str):
+        return f"front matter 'name' must be the text {name!r}, got {type(found).__name__}; make it equal"
+    if found != name:
+        return f"front matter name {found[:80]!r} does not match its folder {name!r}; make them equal"
     description = meta.get("description")
     if not isinstance(description, str) or not description.strip():
         return "front matter 'description' is missing or empty; say in one line what the skill is for"

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import re2
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,6 +33,7 @@ from roleteam.registry import (
     policy_dir,
     read_policy_yaml,
 )
+from roleteam.skills.linear_regex import compile_linear, re2_problem
 from roleteam.skills.loader import SKILL_NAME_PATTERN, is_valid_skill_name
 
 WAIVER_APPROVER = "lead"
@@ -67,12 +69,18 @@ class SkillDecl(_Strict):
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a path glob: `*`/`?` stay within one path segment, `**` spans segments.
-
-    `**/` also matches no directory at all, so `**/*.sql` matches `x.sql` and `db/x.sql`.
+    """`glob_regex_text(pattern)` compiled with `re`, for checking a glob when a policy loads.
 
     Raises:
         re.error: a character class that does not compile (e.g. `[z-a]`).
+    """
+    return re.compile(glob_regex_text(pattern) + r"\Z")
+
+
+def glob_regex_text(pattern: str) -> str:
+    """A path glob as regex text: `*`/`?` stay within one path segment, `**` spans segments.
+
+    `**/` also matches no directory at all, so `**/*.sql` matches `x.sql` and `db/x.sql`.
     """
     out: list[str] = []
     i, n = 0, len(pattern)
@@ -96,7 +104,7 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    return "".join(out)
 
 
 def _class_end(pattern: str, start: int) -> int:
@@ -111,7 +119,8 @@ def _class_end(pattern: str, start: int) -> int:
 def file_matches(glob: str, path: str) -> bool:
     """True when `path` matches `glob`; a glob without '/' also matches any basename."""
     path = path.replace("\\", "/").removeprefix("./")
-    regex = glob_to_regex(glob)
+    # Matched with RE2: a glob of many stars must not backtrack for minutes on a long path.
+    regex = compile_linear(glob_regex_text(glob) + r"\z")
     if regex.match(path):
         return True
     # As in .gitignore, a bare '*.sql' means "any .sql file", not only one at the top level.
@@ -130,12 +139,13 @@ class TriggerRule(_Strict):
     @classmethod
     def _regexes_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as err:
+            problem = re2_problem(pattern)
+            if problem:
                 raise ValueError(
-                    f"pattern {pattern!r} does not compile ({err}); fix it or remove it"
-                ) from None
+                    f"pattern {pattern[:200]!r} does not compile on RE2, the linear-time engine "
+                    f"policy regexes run on ({problem}); fix it (no lookaround or "
+                    "backreferences) or remove it"
+                )
         return patterns
 
     @field_validator("files")
@@ -144,7 +154,8 @@ class TriggerRule(_Strict):
         for pattern in patterns:
             try:
                 glob_to_regex(pattern)
-            except re.error as err:
+                compile_linear(glob_regex_text(pattern) + r"\z")
+            except (re.error, re2.error) as err:
                 raise ValueError(
                     f"glob {pattern!r} is not valid ({err}); fix its [...] character class"
                 ) from None

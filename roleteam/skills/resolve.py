@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from roleteam.skills.linear_regex import compile_linear
 from roleteam.skills.loader import MAX_TOTAL_SKILL_BYTES, SkillDocument, SkillProblem, read_skill
 from roleteam.skills.policy import RoleSkills, SkillPolicy, TriggerRule, file_matches
 
@@ -112,7 +113,7 @@ def match_rule(rule: TriggerRule, request: SkillRequest) -> str | None:
         if re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", request.prompt, re.IGNORECASE):
             return f"keyword '{keyword}'"
     for pattern in rule.regex:
-        if re.search(pattern, request.prompt):
+        if compile_linear(pattern).search(request.prompt):
             return f"regex '{pattern}'"
     declared = {d.strip().casefold() for d in request.domains}
     for domain in rule.domains:

@@ -1,0 +1,156 @@
+"""Activity `recover_role_state`: a fresh run picks up where the role's latest closed run stopped.
+
+A run ends without handing on its state when an operator terminates it (or it fails); starting
+the role again would begin an empty session, with no memory and no idempotency record. This
+activity reads the latest closed run back from Temporal: the state it started with (only when it
+was itself a continuation or a recovery, so a forged start input is never trusted) plus the turns
+and retire/reopen signals its history holds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from roleteam.constants import (
+    ACTIVITY_CALL_MODEL,
+    ACTIVITY_RECOVER_ROLE_STATE,
+    MAX_REASON_CHARS,
+    SIGNAL_REOPEN,
+    SIGNAL_RETIRE,
+)
+from roleteam.models import (
+    CarriedState,
+    LifecycleEvent,
+    LifecycleInput,
+    ModelCallInput,
+    ModelReply,
+    RecoveredState,
+    RecoverInput,
+    SessionInput,
+    Turn,
+)
+from workflows.carry import bound_carry, digest
+from workflows.wire import parse_wire
+
+
+class RecoveryActivities:
+    """Activities that read a role's earlier runs; built once per worker around its client."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn(name=ACTIVITY_RECOVER_ROLE_STATE)
+    async def recover_role_state(self, request: RecoverInput) -> RecoveredState:
+        # A run that failed at once (a bad start input, say) holds nothing: look past it.
+        for closed in await self._closed_runs(request):
+            state = await self._replay_run(request.workflow_id, closed)
+            if state is not None:
+                break
+        else:
+            return RecoveredState()
+        state.runs += 1
+        # Queued when that run started and run since: not to be run again.
+        state.pending = [p for p in state.pending if digest(p.invocation_id) not in state.seen]
+        notes = bound_carry(state)
+        if notes:
+            activity.logger.warning("recovered state trimmed to its bounds: %s", "; ".join(notes))
+        return RecoveredState(carried=state, from_run_id=closed)
+
+    async def _closed_runs(self, request: RecoverInput, limit: int = 5) -> list[str]:
+        """Run ids of the workflow id's closed runs, newest first (at most `limit`)."""
+        closed = []
+        try:
+            query = f'WorkflowId = "{request.workflow_id}"'
+            async for execution in self._client.list_workflows(query, limit=50):
+                if execution.run_id != request.run_id and execution.status != WorkflowExecutionStatus.RUNNING:
+                    closed.append(execution)
+        except RPCError as err:
+            activity.logger.warning("cannot list earlier runs of %s: %s", request.workflow_id, err.message)
+            return []
+        closed.sort(key=lambda e: e.start_time, reverse=True)
+        return [e.run_id for e in closed[:limit]]
+
+    async def _replay_run(self, workflow_id: str, run_id: str) -> CarriedState | None:
+        """The state the run ended with, as far as its history tells."""
+        handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
+        converter = self._client.data_converter
+        state: CarriedState | None = None
+        calls: dict[int, ModelCallInput] = {}
+        recovery_scheduled: set[int] = set()
+        async for event in handle.fetch_history_events():
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                attrs = event.workflow_execution_started_event_attributes
+                if attrs.continued_execution_run_id and attrs.input.payloads:
+                    [raw] = await converter.decode(attrs.input.payloads, [dict])
+                    start = parse_wire(SessionInput, raw)
+                    if isinstance(start, SessionInput) and start.carried is not None:
+                        state = start.carried
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                attrs = event.activity_task_scheduled_event_attributes
+                name = attrs.activity_type.name
+                if name == ACTIVITY_CALL_MODEL:
+                    [call] = await converter.decode(attrs.input.payloads, [ModelCallInput])
+                    calls[event.event_id] = call
+                elif name == ACTIVITY_RECOVER_ROLE_STATE:
+                    recovery_scheduled.add(event.event_id)
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                attrs = event.activity_task_completed_event_attributes
+                if attrs.scheduled_event_id in recovery_scheduled:
+                    [found] = await converter.decode(attrs.result.payloads, [RecoveredState])
+                    state = found.carried or state
+                    continue
+                call = calls.get(attrs.scheduled_event_id)
+                if call is None:
+                    continue
+                [reply] = await converter.decode(attrs.result.payloads, [ModelReply])
+                state = state or CarriedState()
+                state.recent_turns.append(
+                    Turn(
+                        turn=call.turn,
+                        invocation_id=call.invocation_id,
+                        prompt=call.prompt,
+                        reply=reply.reply,
+                    )
+                )
+                state.seen[digest(call.invocation_id)] = "completed"
+                state.turns = max(state.turns, call.turn)
+                state.last_invocation_id = call.invocation_id
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+                call = calls.get(event.activity_task_failed_event_attributes.scheduled_event_id)
+                if call is not None:
+                    state = state or CarriedState()
+                    state.seen[digest(call.invocation_id)] = "failed"
+                    state.turns = max(state.turns, call.turn)
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                attrs = event.workflow_execution_signaled_event_attributes
+                if attrs.signal_name in (SIGNAL_RETIRE, SIGNAL_REOPEN) and attrs.input.payloads:
+                    [raw] = await converter.decode(attrs.input.payloads, [dict])
+                    lifecycle = parse_wire(LifecycleInput, raw)
+                    if isinstance(lifecycle, LifecycleInput):
+                        state = state or CarriedState()
+                        _apply_lifecycle(state, attrs.signal_name, lifecycle, event.event_time.ToDatetime())
+        return state
+
+
+def _apply_lifecycle(state: CarriedState, action: str, request: LifecycleInput, at) -> None:
+    target = "retired" if action == SIGNAL_RETIRE else "active"
+    if state.status == target:
+        return
+    state.status = target
+    if action == SIGNAL_REOPEN:
+        state.generation += 1
+    state.lifecycle.append(
+        LifecycleEvent(
+            action=action,
+            reason=request.reason.strip()[:MAX_REASON_CHARS] or "(no reason given)",
+            requested_by=(request.requested_by or "")[:200] or None,
+            at=at.replace(tzinfo=UTC),
+            generation=state.generation,
+        )
+    )
