@@ -16,9 +16,12 @@ from roleteam.models import InvokeInput, SessionOptions, SkillEvidence
 from roleteam.report_models import (
     Decision,
     LineageEntry,
+    Name,
     PlanDirective,
     PlanSkillWaiver,
+    Reason,
     Severity,
+    Short,
     Verdict,
 )
 
@@ -222,54 +225,54 @@ class PlanState(BaseModel):
 class PlanInput(BaseModel):
     """Start input of `Plan`. Only `plan_id` is needed; `team` defaults to the policy's default."""
 
-    plan_id: str
-    team: str | None = None
+    plan_id: Name
+    team: Name | None = None
     carried: PlanCarried | None = None
 
 
 class PlanOpenInput(BaseModel):
     """Update `open`: make sure the plan exists (with this team) and return its state."""
 
-    team: str | None = None
+    team: Name | None = None
 
 
 class ReviewInput(BaseModel):
     """Update `review`: a Lead decision on a finding."""
 
-    finding_id: str
+    finding_id: Name
     decision: Decision
-    reason: str
-    assign: str | None = None
+    reason: Reason
+    assign: Name | None = None
     dispatch: bool = False
-    by: str = "lead"
+    by: Short = "lead"
     source: DecisionSource = "person"
 
 
 class DispatchInput(BaseModel):
     """Update `dispatch`: send an accepted finding's remediation packet to its assignee."""
 
-    finding_id: str
-    by: str = "lead"
+    finding_id: Name
+    by: Short = "lead"
     source: DecisionSource = "person"
 
 
 class RevalidateInput(BaseModel):
     """Update `revalidate`: a revalidating role's verdict on a remediated finding."""
 
-    finding_id: str
+    finding_id: Name
     verdict: Verdict
-    by: str
-    reason: str = ""
+    by: Name
+    reason: Reason = ""
 
 
 class WaiveInput(BaseModel):
     """Update `waive`: the Lead waives a required role or a required skill for the plan."""
 
     kind: Literal["role", "skill"]
-    name: str
-    reason: str
-    role: str | None = None
-    by: str = "lead"
+    name: Name
+    reason: Reason
+    role: Name | None = None
+    by: Short = "lead"
     expires_at: datetime | None = None
 
 
@@ -277,15 +280,15 @@ class BudgetInput(BaseModel):
     """Update `set_budget`: the Lead sets the plan's (or one role's) token budget."""
 
     tokens: int | None
-    role: str | None = None
-    by: str = "lead"
+    role: Name | None = None
+    by: Short = "lead"
 
 
 class PlanLifecycleInput(BaseModel):
     """Updates `halt`, `resume` and `complete`."""
 
-    reason: str = ""
-    by: str = "lead"
+    reason: Reason = ""
+    by: Short = "lead"
 
 
 class PlanActionResult(BaseModel):
@@ -353,11 +356,11 @@ class DelegatedInput(BaseModel):
 class ScheduledFiring(BaseModel):
     """Start input of `ScheduledInvocation`: what a schedule asks of a role at each firing."""
 
-    plan_id: str
-    role: str
-    schedule: str
+    plan_id: Name
+    role: Name
+    schedule: Name
     prompt: str
-    requested_by: str | None = None
+    requested_by: Short | None = None
 
 
 class TeamRequest(BaseModel):

@@ -7,13 +7,21 @@ Models only ever gain optional fields.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Decision = Literal["accept", "reject", "defer", "clarify"]
 Verdict = Literal["resolved", "not_resolved"]
+
+# Every string and list that crosses the wire has a bound, so no payload nears Temporal's limit
+# whoever sends it (these models arrive from any client that knows the signal names).
+Name = Annotated[str, Field(max_length=64)]
+Id = Annotated[str, Field(max_length=128)]
+Short = Annotated[str, Field(max_length=300)]
+Reason = Annotated[str, Field(max_length=1_000)]
+Text = Annotated[str, Field(max_length=4_000)]
 
 
 # --- what a role reply submits to the plan (parsed in RoleSession, applied by Plan) -----------
@@ -22,48 +30,48 @@ Verdict = Literal["resolved", "not_resolved"]
 class SubmittedFinding(BaseModel):
     """A finding as a reporting role's reply stated it, validated and bounded."""
 
-    title: str
-    description: str
+    title: Short
+    description: Text
     severity: Severity
-    evidence: str = ""
-    files: list[str] = []
-    source_id: str | None = None
+    evidence: Text = ""
+    files: Annotated[list[Short], Field(max_length=20)] = []
+    source_id: Name | None = None
 
 
 class SkippedItem(BaseModel):
     """An item of a reply that was not taken, and why."""
 
     index: int
-    kind: str = "finding"
-    reason: str
+    kind: Name = "finding"
+    reason: Short
 
 
 class ReviewDecision(BaseModel):
     """A Lead decision on one finding (from the `review` update or the lead role's reply)."""
 
-    finding_id: str
+    finding_id: Name
     decision: Decision
-    reason: str = ""
-    assign: str | None = None
+    reason: Reason = ""
+    assign: Name | None = None
     dispatch: bool = False
 
 
 class RevalidationVerdict(BaseModel):
     """A revalidating role's verdict on a remediated finding."""
 
-    finding_id: str
+    finding_id: Name
     verdict: Verdict
-    reason: str = ""
+    reason: Reason = ""
 
 
 class ReplyFindings(BaseModel):
     """Everything a reply carried for the plan, and what was skipped. Always bounded."""
 
-    findings: list[SubmittedFinding] = []
-    reviews: list[ReviewDecision] = []
-    dispatch: list[str] = []
-    revalidations: list[RevalidationVerdict] = []
-    skipped: list[SkippedItem] = []
+    findings: Annotated[list[SubmittedFinding], Field(max_length=50)] = []
+    reviews: Annotated[list[ReviewDecision], Field(max_length=50)] = []
+    dispatch: Annotated[list[Name], Field(max_length=50)] = []
+    revalidations: Annotated[list[RevalidationVerdict], Field(max_length=50)] = []
+    skipped: Annotated[list[SkippedItem], Field(max_length=50)] = []
     scanned_chars: int = 0
 
     @property
@@ -77,19 +85,19 @@ class ReplyFindings(BaseModel):
 class LineageEntry(BaseModel):
     """One invocation of one role, as the plan's lineage keeps it."""
 
-    invocation_id: str
-    role: str
-    requested_by: str | None = None
-    status: str
+    invocation_id: Id
+    role: Name
+    requested_by: Short | None = None
+    status: Name
     turn: int | None = None
-    mode: str = "persistent"
+    mode: Name = "persistent"
     tokens: int = 0
     started_at: datetime
     finished_at: datetime
-    reason: str | None = None
+    reason: Short | None = None
     findings_submitted: int = 0
-    finding_ids: list[str] = []
-    notes: list[str] = []
+    finding_ids: Annotated[list[Name], Field(max_length=50)] = []
+    notes: Annotated[list[Short], Field(max_length=20)] = []
 
 
 class RoleSnapshot(BaseModel):
@@ -98,8 +106,8 @@ class RoleSnapshot(BaseModel):
     status: Literal["active", "retired"] = "active"
     generation: int = 1
     turns: int = 0
-    compliance: str | None = None
-    missing_required_skills: list[str] = []
+    compliance: Name | None = None
+    missing_required_skills: Annotated[list[Name], Field(max_length=20)] = []
 
 
 class RoleEvent(BaseModel):
@@ -109,40 +117,40 @@ class RoleEvent(BaseModel):
     roster back.
     """
 
-    plan_id: str
-    role: str
+    plan_id: Name
+    role: Name
     seq: int
     kind: Literal["artifact", "lifecycle", "joined"]
     snapshot: RoleSnapshot
     entry: LineageEntry | None = None
     reply: ReplyFindings | None = None
-    excerpt: str = ""  # the reply's opening, for answers the plan waits for (clarifications)
+    excerpt: Reason = ""  # the reply's opening, for answers the plan waits for (clarifications)
     at: datetime
 
 
 class PlanSkillWaiver(BaseModel):
     """A skill the Lead waived for this plan (for one role, or every role when `role` is null)."""
 
-    skill: str
-    role: str | None = None
-    reason: str
-    approved_by: str
+    skill: Name
+    role: Name | None = None
+    reason: Reason
+    approved_by: Short
 
 
 class PlanDirective(BaseModel):
     """Signal `plan_directive`: what the plan requires of one of its role sessions now."""
 
-    skill_waivers: list[PlanSkillWaiver] = []
-    budget_warning: str | None = None
-    budget_refusal: str | None = None
+    skill_waivers: Annotated[list[PlanSkillWaiver], Field(max_length=100)] = []
+    budget_warning: Short | None = None
+    budget_refusal: Short | None = None
     version: int = 0
 
 
 class FindingsEvidence(BaseModel):
     """What an artifact's reply submitted to the plan, and what was skipped and why."""
 
-    submitted: list[str] = []  # "severity: title" of each finding taken
-    skipped: list[SkippedItem] = []
+    submitted: Annotated[list[Short], Field(max_length=50)] = []  # "severity: title" of each finding taken
+    skipped: Annotated[list[SkippedItem], Field(max_length=50)] = []
     reviews: int = 0
     dispatch: int = 0
     revalidations: int = 0
