@@ -169,7 +169,10 @@ def _transient(err: RPCError) -> bool:
 def _root_message(err: BaseException) -> str:
     while err.__cause__ is not None:
         err = err.__cause__
-    return str(err)
+    message = str(err)
+    # The server prefixes a validator's rejection with its error type ("PlanRefused: …").
+    kind = getattr(err, "type", None)
+    return message.removeprefix(f"{kind}: ") if kind else message
 
 
 def _plan_error(err: RPCError, plan_id: str) -> Exception:

@@ -31,6 +31,7 @@ SCHEDULE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 INTERVAL = re.compile(r"(\d+)(s|m|h|d)")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_SECONDS = 1
+SPEC_MEMO = "roleteam_spec"
 
 
 class ScheduleInfo(BaseModel):
@@ -107,10 +108,14 @@ class RoleSchedules:
                 c.SCHEDULED_WORKFLOW_TYPE, firing, id=sid, task_queue=self.task_queue
             ),
             spec=when,
-            state=ScheduleState(note=f"{spec.title} · plan {plan_id} · {every or cron}"),
+            state=ScheduleState(
+                note=f"{spec.title} · plan {plan_id} · {f'every {every}' if every else f'cron {cron}'}"
+            ),
         )
         try:
-            await self.client.create_schedule(sid, schedule)
+            await self.client.create_schedule(
+                sid, schedule, memo={SPEC_MEMO: f"every {every}" if every else f"cron {cron}"}
+            )
         except ScheduleAlreadyRunningError:
             raise InvalidInputError(
                 f"schedule {name!r} already exists for {spec.id} in plan {plan_id}; delete it first"
@@ -125,11 +130,9 @@ class RoleSchedules:
         except RPCError as err:
             raise _schedule_error(err, sid) from None
         _, plan_id, role, name = sid.split(":", 3)
-        spec = desc.schedule.spec
-        if spec.intervals:
-            shown = f"every {int(spec.intervals[0].every.total_seconds())}s"
-        else:
-            shown = "cron " + " | ".join(spec.cron_expressions or [])
+        note = desc.schedule.state.note or ""
+        # The server turns cron expressions into calendars; the memo keeps what the user wrote.
+        shown = await desc.memo_value(SPEC_MEMO, "-")
         return ScheduleInfo(
             schedule_id=sid,
             plan_id=plan_id,
@@ -137,7 +140,7 @@ class RoleSchedules:
             name=name,
             spec=shown,
             paused=desc.schedule.state.paused,
-            note=desc.schedule.state.note or "",
+            note=note,
             next_runs=[t.isoformat() for t in desc.info.next_action_times[:3]],
             recent_runs=desc.info.num_actions,
         )

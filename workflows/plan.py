@@ -200,9 +200,11 @@ class PlanWorkflow:
 
     @open.validator
     def _validate_open(self, raw: Any = None) -> None:
-        request = self._decode(PlanOpenInput, raw if raw is not None else {})
-        if self._state is not None and request.team and request.team != self._state.template.name:
-            raise ValueError(
+        self._dry_run(lambda: self._check_open(self._decode(PlanOpenInput, raw if raw is not None else {})))
+
+    def _check_open(self, request: PlanOpenInput) -> None:
+        if request.team and request.team != self._state.template.name:
+            raise ledger.Refusal(
                 f"plan {self._input.plan_id!r} already uses team {self._state.template.name!r}; "
                 "a plan's team is chosen once, at creation"
             )
@@ -382,7 +384,7 @@ class PlanWorkflow:
         try:
             action()
         except ledger.Refusal as refusal:
-            raise ValueError(str(refusal)) from None
+            raise ApplicationError(str(refusal), type=c.PLAN_REFUSED_ERROR, non_retryable=True) from None
         finally:
             self._state = real
 

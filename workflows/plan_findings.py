@@ -195,6 +195,11 @@ def dispatch(state: PlanCarried, finding_id: str, by: str, now: datetime) -> Fin
             f"{finding.id} is already dispatched (invocation {finding.awaiting_invocation}); "
             "it never runs twice"
         )
+    if finding.status == "awaiting_revalidation":
+        raise Refusal(
+            f"{finding.id} was already dispatched as {finding.packet.invocation_id} and its fix awaits "
+            "revalidation; it never runs twice"
+        )
     if finding.status != "accepted" or finding.packet is None:
         raise Refusal(f"cannot dispatch {finding.id}: it is {finding.status}; the Lead must accept it first")
     finding.rounds += 1
