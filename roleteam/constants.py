@@ -134,6 +134,9 @@ PATCH_DELEGATED_CHILD = "delegated-child"
 ACTIVITY_LOAD_TEAM_TEMPLATE = "load_team_template"
 ACTIVITY_REPORT_TO_PLAN = "report_to_plan"
 ACTIVITY_DELIVER_INVOCATION = "deliver_invocation"
+ACTIVITY_RECOVER_PLAN_STATE = "recover_plan_state"
+QUERY_CARRIED = "carried"  # Plan: the state it would hand on (used to recover after a terminate)
+PATCH_PLAN_RECOVER = "plan-recover"
 
 # Error types raised across the wire by the Plan workflow.
 INVALID_PLAN_INPUT_ERROR = "InvalidPlanInput"

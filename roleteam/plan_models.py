@@ -217,6 +217,7 @@ class PlanState(BaseModel):
     history_events: int
     history_bytes: int
     outbox: int = 0
+    recovered_from_run: str | None = None  # set when this plan took up a terminated run's state
 
 
 # --- update inputs ----------------------------------------------------------------------------
@@ -338,6 +339,14 @@ class PlanCarried(BaseModel):
     directives: dict[str, str] = {}
     directive_version: int = 0
     outbox: list[OutboxItem] = []
+    recovered_from_run: str | None = None
+
+
+class RecoveredPlan(BaseModel):
+    """Activity `recover_plan_state`: the state of the plan's latest closed run, if any."""
+
+    carried: PlanCarried | None = None
+    from_run_id: str | None = None
 
 
 # --- delegated and scheduled runs -------------------------------------------------------------

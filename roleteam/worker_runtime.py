@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
 from activities.delivery import DeliveryActivities
+from activities.plan_recovery import PlanRecoveryActivities
 from activities.recovery import RecoveryActivities
 from activities.team import load_team_template
 from roleteam import tracing
@@ -37,6 +38,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Wor
             load_team_template,
             delivery.report_to_plan,
             delivery.deliver_invocation,
+            PlanRecoveryActivities(client).recover_plan_state,
         ],
         interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,

@@ -67,12 +67,32 @@ async def record() -> None:
             data["workflowId"] = workflow_id
             out.write_text(json.dumps(data))
             print(f"wrote {out} ({len(history.events)} events)")
+        await _record_recovery(env, team, plans)
     await env.shutdown()
 
 
-async def _until(plans: PlanTeam, ready) -> None:
+async def _record_recovery(env, team: RoleTeam, plans: PlanTeam) -> None:
+    """A plan terminated by an operator, then taken up again by the next role report."""
+    plan = "replay-recovered"
+    out = HISTORIES / "plan_recovered.json"
+    if out.exists():
+        print(f"{out} exists; not re-recorded")
+        return
+    await team.invoke(plan, "validator", team.request("Validate.\n" + finding_json(BUG), "val-1"))
+    await _until(plans, lambda s: s.findings, plan)
+    await plans.handle(plan).terminate(reason="operator mistake")
+    await team.invoke(plan, "developer", team.request("Step 2.", "dev-2"))
+    await _until(plans, lambda s: s.lineage.total == 2 and s.outbox == 0, plan)
+    history = await env.client.get_workflow_handle(f"plan:{plan}").fetch_history()
+    data = json.loads(history.to_json())
+    data["workflowId"] = f"plan:{plan}"
+    out.write_text(json.dumps(data))
+    print(f"wrote {out} ({len(history.events)} events)")
+
+
+async def _until(plans: PlanTeam, ready, plan: str = PLAN) -> None:
     for _ in range(300):
-        state = await plans.state(PLAN)
+        state = await plans.state(plan)
         if ready(state):
             return
         await asyncio.sleep(0.1)

@@ -152,3 +152,23 @@ async def test_the_plan_rolls_over_with_everything_kept(team, plans, worker, pla
     assert state.history_events < 200
     result = await plans.review(plan_id, "F-0001", "accept", "after the roll-over", dispatch=True)
     assert result.dispatched == "fix:F-0001:r1"
+
+
+async def test_a_terminated_plan_takes_up_its_state_again(client, team, plans, worker, plan_id):
+    await team.invoke(plan_id, "validator", team.request("Validate.\n" + finding_json(BUG), "val-1"))
+    await plans.waive(plan_id, "role", "release-manager", "no release")
+    await eventually(lambda: _lineage_with(plans, plan_id, lambda s: s.findings))
+    terminated_run = (await plans.handle(plan_id).describe()).run_id
+    await plans.handle(plan_id).terminate(reason="operator mistake")
+
+    await team.invoke(plan_id, "developer", team.request("Step 2.", "d-2"))
+    after = await eventually(lambda: _lineage_with(plans, plan_id, lambda s: s.lineage.total == 2))
+    assert after.recovered_from_run == terminated_run
+    assert [f.id for f in after.findings] == ["F-0001"] and [w.name for w in after.waivers] == [
+        "release-manager"
+    ]
+    await team.invoke(
+        plan_id, "validator", team.request("Again.\n" + finding_json({**BUG, "id": "new"}), "val-2")
+    )
+    latest = await eventually(lambda: _lineage_with(plans, plan_id, lambda s: len(s.findings) == 2))
+    assert [f.id for f in latest.findings] == ["F-0001", "F-0002"], "ids are never reused after recovery"

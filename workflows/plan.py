@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
-    from roleteam.models import LifecycleInput
+    from roleteam.models import LifecycleInput, RecoverInput
     from roleteam.plan_models import (
         BudgetInput,
         DeliveryInput,
@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         PlanLifecycleInput,
         PlanOpenInput,
         PlanState,
+        RecoveredPlan,
         RevalidateInput,
         ReviewInput,
         TeamRequest,
@@ -68,6 +69,8 @@ class PlanWorkflow:
     async def run(self, input: Any = None) -> None:
         """Load the team template once, then deliver the outbox and roll over when due."""
         self._check_start_input()
+        if self._state is None and workflow.patched(c.PATCH_PLAN_RECOVER):
+            self._state = await self._recover()
         if self._state is None:
             self._state = PlanCarried(template=await self._load_template(self._input.team))
             for role in self._state.template.roles:
@@ -113,6 +116,28 @@ class PlanWorkflow:
                 type=c.INVALID_PLAN_INPUT_ERROR,
                 non_retryable=True,
             ) from None
+
+    async def _recover(self) -> PlanCarried | None:
+        """A fresh run takes up the state of the plan's latest closed run (e.g. a terminated one)."""
+        info = workflow.info()
+        try:
+            found = await workflow.execute_activity(
+                c.ACTIVITY_RECOVER_PLAN_STATE,
+                RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
+                result_type=RecoveredPlan,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("plan state not recovered: %s", _cause(err))
+            return None
+        if found.carried is None:
+            return None
+        state = found.carried
+        state.runs += 1
+        state.recovered_from_run = found.from_run_id
+        workflow.logger.warning("plan took up the state of its closed run %s", found.from_run_id)
+        return state
 
     def _rollover_due(self) -> bool:
         info = workflow.info()
@@ -454,7 +479,13 @@ class PlanWorkflow:
             history_events=info.get_current_history_length(),
             history_bytes=info.get_current_history_size(),
             outbox=len(s.outbox),
+            recovered_from_run=s.recovered_from_run,
         )
+
+    @workflow.query(name=c.QUERY_CARRIED)
+    def carried(self) -> PlanCarried | None:
+        """Query `carried` (internal): the state this run would hand on; read to recover it."""
+        return self._state
 
 
 def _cause(err: BaseException) -> str:
