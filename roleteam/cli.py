@@ -13,7 +13,7 @@ import typer
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
-from roleteam.errors import RoleteamError
+from roleteam.errors import RoleteamError, SessionNotFoundError, no_session_message
 from roleteam.exit import hard_exit
 from roleteam.output import (
     artifact_text,
@@ -156,7 +156,10 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
     async def go():
         team = await _team(address, registry)
         handle = team.handle(plan, role)
-        return await read_transcript(team.client, handle.id)
+        try:
+            return await read_transcript(team.client, handle.id)
+        except SessionNotFoundError:
+            raise SessionNotFoundError(no_session_message(plan, team.role_id(role))) from None
 
     transcript = asyncio.run(go())
     if json_out:

@@ -201,6 +201,11 @@ class CarriedState(BaseModel):
     lifecycle: list[LifecycleEvent] = []
     last_invocation_id: str | None = None
     compliance: str | None = None
+    # Added for operators (issue 7); absent in states carried by older runs.
+    title: str | None = None
+    tokens: int = 0
+    last_activity_at: datetime | None = None
+    last_outcome: str | None = None
 
 
 class RoleState(BaseModel):
@@ -222,6 +227,13 @@ class RoleState(BaseModel):
     history_bytes: int
     compliance: str | None = None
     lifecycle: list[LifecycleEvent] = []
+    title: str | None = None
+    tokens: int = 0
+    last_activity_at: datetime | None = None
+    last_outcome: str | None = None
+    running_invocation_id: str | None = None
+    running_phase: str | None = None
+    queued: list[str] = []
 
 
 # --- activity messages -------------------------------------------------------------------

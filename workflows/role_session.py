@@ -15,6 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
+    from roleteam import search_attributes as sa
     from roleteam.models import (
         ArtifactQuery,
         CarriedState,
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
     )
+    from roleteam.timefmt import format_time
     from workflows.carry import digest, fit_carry, payload_bytes
     from workflows.context import (
         clip_tail,
@@ -42,6 +44,11 @@ with workflow.unsafe.imports_passed_through():
         for_summary,
         turns_to_fold,
     )
+    from workflows.visibility import activity_summary, details_markdown, outcome
+
+# Search-attribute upserts and activity summaries add commands to the history, so histories
+# recorded before them replay without them.
+PATCH_OPERATOR_VISIBILITY = "operator-visibility-v1"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -57,12 +64,16 @@ class RoleSession:
         self._running: str | None = None  # id of the invocation being run right now
         self._budget = input.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = input.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
+        self._phase: str | None = None  # what the running invocation is doing
+        self._visible: bool | None = None  # whether this run upserts attributes (see _visibility)
+        self._upserted: dict[str, object] = {}
 
     # --- main loop -------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: SessionInput) -> None:
         self._check_start_input(input)
+        self._publish()
         while True:
             # Roll over once no handler is in flight. When a roll-over is due, waiters for queued
             # invocations let go (see invoke_and_wait), so only the running one's waiter holds
@@ -77,10 +88,13 @@ class RoleSession:
             if self._state.pending:
                 request = self._state.pending.pop(0)
                 self._running = request.invocation_id
+                self._publish()
                 try:
                     await self._run_invocation(request)
                 finally:
                     self._running = None
+                    self._phase = None
+                    self._publish()
 
     def _check_start_input(self, input: SessionInput) -> None:
         problems = input.options.problems()
@@ -140,6 +154,7 @@ class RoleSession:
         if self._state.status == "retired":  # queued before the role was retired
             self._record(self._retired_refusal(request))
             return
+        self._set_phase("loading skills")
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
@@ -154,6 +169,7 @@ class RoleSession:
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
+                summary=self._summary(c.ACTIVITY_LOAD_ROLE_BRIEF, request.invocation_id, self._input.role),
             )
         except ActivityError as err:
             self._record(
@@ -163,6 +179,7 @@ class RoleSession:
             )
             return
         self._state.compliance = brief.compliance
+        self._state.title = brief.title
         if request.mode not in brief.allowed_modes:
             self._record(
                 self._artifact(
@@ -212,6 +229,7 @@ class RoleSession:
             )
             return
         options = self._input.options
+        self._set_phase("calling the model")
         try:
             reply = await workflow.execute_activity(
                 c.ACTIVITY_CALL_MODEL,
@@ -223,6 +241,12 @@ class RoleSession:
                     initial_interval=timedelta(seconds=1),
                     maximum_interval=timedelta(seconds=60),
                     maximum_attempts=options.model_max_attempts,
+                ),
+                summary=self._summary(
+                    c.ACTIVITY_CALL_MODEL,
+                    request.invocation_id,
+                    f"turn {turn}",
+                    brief.model or "default model",
                 ),
             )
         except ActivityError as err:
@@ -255,6 +279,7 @@ class RoleSession:
         folded = self._state.recent_turns[:count]
         max_tokens = max(self._budget // 4, 50)
         gist = [for_summary(t, c.SUMMARY_INPUT_CHARS_PER_TEXT) for t in folded]
+        self._set_phase("summarising older turns")
         try:
             result = await workflow.execute_activity(
                 c.ACTIVITY_SUMMARIZE_TURNS,
@@ -267,6 +292,11 @@ class RoleSession:
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
+                summary=self._summary(
+                    c.ACTIVITY_SUMMARIZE_TURNS,
+                    f"fold turns {folded[0].turn}-{folded[-1].turn}",
+                    f"{max_tokens} tokens",
+                ),
             )
             summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
         except ActivityError as err:
@@ -322,7 +352,7 @@ class RoleSession:
 
     def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
         last = self._state.lifecycle[-1] if self._state.lifecycle else None
-        why = f" ({last.reason!r}, {last.at.isoformat()})" if last else ""
+        why = f" ({last.reason!r}, {format_time(last.at)})" if last else ""
         reason = f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"
         return self._artifact(request, workflow.now(), "refused", reason=reason)
 
@@ -333,7 +363,49 @@ class RoleSession:
         if artifact.status != "refused":
             self._remember(artifact.invocation_id, artifact.status)
         self._state.last_invocation_id = artifact.invocation_id
+        self._state.last_activity_at = artifact.finished_at
+        self._state.last_outcome = outcome(artifact.status, artifact.reason or artifact.error)
+        self._state.tokens += artifact.usage.total_tokens
         workflow.logger.info("invocation %s %s", artifact.invocation_id, artifact.status)
+        self._publish()
+
+    # --- what operators see (Web UI, visibility queries) ------------------------------------
+
+    def _visibility(self) -> bool:
+        """Whether this run upserts search attributes and labels activities (not in old runs)."""
+        if self._visible is None:
+            self._visible = workflow.patched(PATCH_OPERATOR_VISIBILITY)
+        return self._visible
+
+    def _summary(self, *parts: object) -> str | None:
+        return activity_summary(*parts) if self._visibility() else None
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
+        self._publish()
+
+    def _publish(self) -> None:
+        """Refresh the UI's current details, and upsert the search attributes that changed."""
+        workflow.set_current_details(
+            details_markdown(self._input.plan_id, self._input.role, self._state, self._running, self._phase)
+        )
+        if not self._visibility():
+            return
+        values = {
+            sa.PLAN_ID: self._input.plan_id,
+            sa.CANONICAL_ROLE: self._input.role,
+            sa.ROLE_STATUS: self._state.status,
+            sa.SKILL_COMPLIANCE: self._state.compliance,
+            sa.TURN_COUNT: self._state.turns,
+        }
+        changed = [
+            key.value_set(value)
+            for key, value in values.items()
+            if value is not None and self._upserted.get(key.name) != value
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._upserted.update({k.name: v for k, v in values.items() if v is not None})
 
     def _remember(self, invocation_id: str, status) -> None:
         seen = self._state.seen
@@ -384,6 +456,7 @@ class RoleSession:
     def _enqueue(self, request: InvokeInput) -> None:
         self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
         self._state.pending.append(request)
+        self._publish()
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
     async def invoke_and_wait(self, request: InvokeInput) -> ExecutionArtifact:
@@ -469,6 +542,7 @@ class RoleSession:
             )
         )
         del self._state.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
+        self._publish()
 
     @workflow.query(name=c.QUERY_STATE)
     def state(self) -> RoleState:
@@ -491,6 +565,13 @@ class RoleSession:
             history_bytes=info.get_current_history_size(),
             compliance=s.compliance,
             lifecycle=s.lifecycle,
+            title=s.title,
+            tokens=s.tokens,
+            last_activity_at=s.last_activity_at,
+            last_outcome=s.last_outcome,
+            running_invocation_id=self._running,
+            running_phase=self._phase if self._running else None,
+            queued=[p.invocation_id for p in s.pending],
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)

@@ -1,0 +1,128 @@
+"""What an operator sees of a team: search attributes, UI summaries and details, live progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
+
+from roleteam.constants import session_workflow_id
+from roleteam.devserver import temporal_binary
+from roleteam.progress import pending_activities, read_progress
+from tests.fake_openai import Scripted
+
+
+async def ask(team, plan_id, role, prompt, invocation_id=None):
+    return await team.invoke(plan_id, role, team.request(prompt, invocation_id))
+
+
+def temporal_list(address: str, query: str) -> list[dict]:
+    done = subprocess.run(
+        [temporal_binary(), "workflow", "list", "--address", address, "--query", query, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(done.stdout or "[]") or []
+
+
+async def eventually_listed(address: str, query: str, count: int) -> list[dict]:
+    """Visibility is eventually consistent: wait until `query` lists `count` workflows."""
+    for _ in range(100):
+        found = await asyncio.to_thread(temporal_list, address, query)
+        if len(found) == count:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{query!r} listed {len(found)} workflows, not {count}: {found}")
+
+
+async def test_temporal_cli_finds_a_retired_role_by_plan_and_status(client, team, worker, plan_id):
+    await ask(team, plan_id, "developer", "implement step 1")
+    await ask(team, plan_id, "lead", "review step 1")
+    await team.retire(plan_id, "developer", "step done")
+    address = client.service_client.config.target_host
+
+    retired = await eventually_listed(address, f'PlanId="{plan_id}" AND RoleStatus="retired"', 1)
+    active = await eventually_listed(address, f'PlanId="{plan_id}" AND RoleStatus="active"', 1)
+    assert retired[0]["execution"]["workflowId"] == session_workflow_id(plan_id, "developer")
+    assert active[0]["execution"]["workflowId"] == session_workflow_id(plan_id, "lead")
+    [developer] = await eventually_listed(
+        address, f'PlanId="{plan_id}" AND CanonicalRole="developer" AND TurnCount=1', 1
+    )
+    attributes = json.dumps(developer["searchAttributes"])
+    assert "SkillCompliance" in attributes
+
+
+async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(client, team, worker, plan_id):
+    await ask(team, plan_id, "developer", "first", "inv-first")
+    await ask(team, plan_id, "developer", "second", "inv-second")
+    handle = team.handle(plan_id, "developer")
+
+    history = await handle.fetch_history()
+    summaries = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            assert event.HasField("user_metadata"), event.activity_task_scheduled_event_attributes
+            summaries.append(client.data_converter.payload_converter.from_payload(event.user_metadata.summary))
+    assert summaries == [
+        "load_role_brief · inv-first · developer",
+        "call_model · inv-first · turn 1 · default model",
+        "load_role_brief · inv-second · developer",
+        "call_model · inv-second · turn 2 · default model",
+    ]
+    description = await handle.describe()
+    assert await description.static_summary() == f"Developer · plan {plan_id}"
+
+
+async def test_current_details_show_status_turns_and_last_outcome(client, team, worker, plan_id):
+    await ask(team, plan_id, "developer", "build it", "inv-built")
+    await team.retire(plan_id, "developer", "waiting for review")
+    refused = await ask(team, plan_id, "developer", "more while retired", "inv-refused")
+    assert refused.status == "refused"
+
+    metadata = await team.handle(plan_id, "developer").query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    details = metadata.current_details
+    assert f"plan `{plan_id}`" in details
+    assert "**status:** retired · generation 1" in details
+    assert "**turns:** 1" in details
+    assert "**last invocation:** `inv-refused` refused: role 'developer' is retired" in details
+    assert "**queue:** empty" in details and "**running:** nothing" in details
+    assert "UTC" in details  # timestamps printed the one way
+
+
+async def test_progress_shows_model_retries_after_http_429(team, worker, plan_id, fake_openai):
+    fake_openai.script = [
+        Scripted(status=429, headers={"retry-after": "2"}),
+        Scripted(status=429, headers={"retry-after": "2"}),
+    ]
+    running = asyncio.create_task(ask(team, plan_id, "developer", "busy endpoint", "inv-busy"))
+    queued = asyncio.create_task(ask(team, plan_id, "developer", "after it", "inv-after"))
+
+    seen_retry = seen_queued = None
+    for _ in range(200):
+        progress = await read_progress(team, plan_id, "developer", "inv-busy")
+        if progress.activities and progress.activities[0].attempt >= 2 and not seen_retry:
+            seen_retry = progress
+        waiting = await read_progress(team, plan_id, "developer", "inv-after")
+        if waiting.phase == "queued":
+            seen_queued = waiting
+        if seen_retry and seen_queued:
+            break
+        await asyncio.sleep(0.1)
+
+    assert seen_retry is not None, "the retry never showed"
+    line = seen_retry.line()
+    assert line.startswith("calling the model · attempt 2/6 after model endpoint answered HTTP 429"), line
+    assert "next retry in" in line or seen_retry.activities[0].started
+    assert seen_queued is not None and seen_queued.line() == "queued behind 1"
+    assert (await running).status == "completed"
+    assert (await queued).status == "completed"
+    assert await pending_activities(team.handle(plan_id, "developer")) == []
+    done = await read_progress(team, plan_id, "developer", "inv-busy")
+    assert done.phase == "not in flight"
