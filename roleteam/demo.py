@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
-from roleteam.devserver import DevServer, port_open
+from roleteam.devserver import DEFAULT_DB, DevServer, port_open
 from roleteam.errors import RoleteamError
 from roleteam.output import artifact_text, console, print_json, status_table
 from roleteam.registry import validate_plan_id
+from roleteam.search_attributes import ensure_search_attributes
 from roleteam.worker_runtime import build_worker
 
 SCRIPT = [
@@ -27,27 +28,55 @@ SCRIPT = [
 ]
 
 
-async def run_demo(plan_id: str | None, keep: bool, json_out: bool, address: str | None) -> None:
+async def run_demo(
+    plan_id: str | None,
+    keep: bool,
+    json_out: bool,
+    address: str | None,
+    port: int | None = None,
+    ui_port: int | None = None,
+) -> None:
+    """Run the demo on the server at `address`, or on localhost:`port` (started if none runs)."""
     if plan_id is not None:
         validate_plan_id(plan_id)  # before a server is started for nothing
+    if address and port:
+        raise RoleteamError(f"--port {port} and --address {address}: give one of them")
+    if port:
+        address = f"127.0.0.1:{port}"
     address = address or DEFAULT_ADDRESS
     server = None
-    host, _, port = address.rpartition(":")
-    if not port_open(host or "localhost", int(port)):
-        if address != DEFAULT_ADDRESS:
-            raise RoleteamError(f"no Temporal server at {address}")
-        server = DevServer()
+    host, _, grpc_port = address.rpartition(":")
+    ui_port = ui_port or int(grpc_port) + 1000
+    if not port_open(host or "localhost", int(grpc_port)):
+        if address != DEFAULT_ADDRESS and not port:
+            raise RoleteamError(f"no Temporal server at {address}: start one, or give --port to start one")
+        default = int(grpc_port) == DevServer.port
+        server = DevServer(
+            db_file=DEFAULT_DB if default else DEFAULT_DB.with_name(f"temporal-{grpc_port}.db"),
+            port=int(grpc_port),
+            ui_port=ui_port,
+        )
+        if port_open(server.ip, ui_port):
+            raise RoleteamError(f"--ui-port {ui_port} is already in use: pick a free one with --ui-port")
         _say(json_out, f"starting the embedded Temporal dev server (state in {server.db_file}) …")
         server.start()
+        address = server.address
+    ui_base = server.ui_url if server else f"http://{host or 'localhost'}:{ui_port}"
     try:
-        await _run_team(plan_id, keep, json_out, address, started_server=server is not None)
+        await _run_team(plan_id, keep, json_out, address, ui_base, started_server=server is not None)
     finally:
         if server:
             server.stop()
 
 
-async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
+def ui_link(ui_base: str, plan_id: str, namespace: str = "default") -> str:
+    """The Web UI's workflow list filtered to one plan."""
+    return f"{ui_base}/namespaces/{quote(namespace)}/workflows?query=" + quote(f'PlanId="{plan_id}"')
+
+
+async def _run_team(plan_id, keep, json_out, address, ui_base, started_server) -> None:
     client = await connect(address)
+    await ensure_search_attributes(client)
     team = RoleTeam(client)
     plan_id = plan_id or f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     worker = build_worker(client)
@@ -78,9 +107,7 @@ async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
         await step("release-manager", "Prepare release notes for step 1.")
 
         states = await team.plan_status(plan_id)
-        ui = "http://localhost:8233/namespaces/default/workflows?query=" + quote(
-            f'WorkflowId STARTS_WITH "role:{plan_id}:"'
-        )
+        ui = ui_link(ui_base, plan_id, client.namespace)
         if json_out:
             print_json({"plan_id": plan_id, "artifacts": artifacts, "roles": states, "ui": ui})
         else:

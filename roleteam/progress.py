@@ -7,6 +7,7 @@ Used by `roleteam invoke` (live progress on a terminal) and `roleteam status`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -72,6 +73,27 @@ class InvocationProgress:
             return "waiting for the session (is a worker running?)"
         return "finishing"
 
+    def as_json(self) -> dict:
+        """A JSON-ready dict for `--json` output (times as ISO 8601 UTC)."""
+        return {
+            "invocation_id": self.invocation_id,
+            "phase": self.phase,
+            "queued_behind": self.queued_behind,
+            "doing": self.doing,
+            "activities": [
+                {
+                    "activity": a.activity,
+                    "attempt": a.attempt,
+                    "maximum_attempts": a.maximum_attempts,
+                    "started": a.started,
+                    "last_failure": a.last_failure,
+                    "next_attempt_at": a.next_attempt_at.isoformat() if a.next_attempt_at else None,
+                }
+                for a in self.activities
+            ],
+            "line": self.line(),
+        }
+
 
 async def pending_activities(handle: WorkflowHandle) -> list[ActivityProgress]:
     """The session's activities in flight, with their retry state, from `describe()`."""
@@ -122,10 +144,21 @@ async def read_progress(team, plan_id: str, role: str, invocation_id: str) -> In
     return invocation_progress(invocation_id, state, activities)
 
 
-def retry_note(activities: list[ActivityProgress], now: datetime | None = None) -> str | None:
-    """A retrying activity's state in a few words for `status`, or None when nothing retries."""
-    retrying = [a for a in activities if a.attempt > 1 or a.last_failure]
-    return "; ".join(a.text(now) for a in retrying) or None
+async def running_now(
+    team, plan_id: str, states: dict[str, RoleState | None]
+) -> dict[str, InvocationProgress]:
+    """For each role of the plan running an invocation: what it does, with its retry state."""
+
+    async def one(role: str, state: RoleState) -> InvocationProgress:
+        try:
+            activities = await pending_activities(team.handle(plan_id, role))
+        except RPCError:
+            activities = []
+        return invocation_progress(state.running_invocation_id, state, activities)
+
+    busy = {role: state for role, state in states.items() if state and state.running_invocation_id}
+    found = await asyncio.gather(*(one(role, state) for role, state in busy.items()))
+    return dict(zip(busy, found, strict=True))
 
 
 def _clip(text: str | None) -> str:

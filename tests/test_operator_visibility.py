@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
+from roleteam.client import RoleTeam
 from roleteam.constants import session_workflow_id
 from roleteam.devserver import temporal_binary
 from roleteam.progress import pending_activities, read_progress
 from tests.fake_openai import Scripted
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 async def ask(team, plan_id, role, prompt, invocation_id=None):
@@ -67,7 +77,9 @@ async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(c
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             assert event.HasField("user_metadata"), event.activity_task_scheduled_event_attributes
-            summaries.append(client.data_converter.payload_converter.from_payload(event.user_metadata.summary))
+            summaries.append(
+                client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
+            )
     assert summaries == [
         "load_role_brief · inv-first · developer",
         "call_model · inv-first · turn 1 · default model",
@@ -126,3 +138,44 @@ async def test_progress_shows_model_retries_after_http_429(team, worker, plan_id
     assert await pending_activities(team.handle(plan_id, "developer")) == []
     done = await read_progress(team, plan_id, "developer", "inv-busy")
     assert done.phase == "not in flight"
+
+
+async def test_worker_adds_missing_search_attributes_to_a_fresh_namespace(client, task_queue, plan_id):
+    address = client.service_client.config.target_host
+    namespace = f"ns-{uuid.uuid4().hex[:10]}"
+    subprocess.run(
+        [temporal_binary(), "operator", "namespace", "create", "--address", address, "-n", namespace],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "TEMPORAL_NAMESPACE": namespace,
+        "ROLETEAM_TASK_QUEUE": task_queue,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "worker.py"), env=env, cwd=ROOT, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        log = b""
+        while b"added search attributes" not in log:
+            line = await asyncio.wait_for(proc.stderr.readline(), 30)
+            assert line, f"the worker exited without adding the attributes: {log.decode()}"
+            log += line
+        assert b"PlanId, CanonicalRole, RoleStatus, SkillCompliance, TeamTemplate, OpenFindings" in log
+        other = await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+        team = RoleTeam(other, task_queue=task_queue)
+        await team.invoke(plan_id, "developer", team.request("on a fresh namespace"))
+        await team.retire(plan_id, "developer", "done")
+        found = []
+        for _ in range(100):
+            found = [w.id async for w in other.list_workflows(f'PlanId="{plan_id}" AND RoleStatus="retired"')]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        assert found == [session_workflow_id(plan_id, "developer")]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()
