@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from roleteam.client import RoleTeam
 from roleteam.constants import session_workflow_id
 from roleteam.devserver import temporal_binary
+from roleteam.models import SessionOptions
 from roleteam.progress import pending_activities, read_progress
 from tests.fake_openai import Scripted
 
@@ -67,9 +68,12 @@ async def test_temporal_cli_finds_a_retired_role_by_plan_and_status(client, team
     assert "SkillCompliance" in attributes
 
 
-async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(client, team, worker, plan_id):
-    await ask(team, plan_id, "developer", "first", "inv-first")
-    await ask(team, plan_id, "developer", "second", "inv-second")
+async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(
+    client, task_queue, worker, plan_id
+):
+    team = RoleTeam(client, task_queue=task_queue, options=SessionOptions(context_token_budget=200))
+    for n in range(3):  # long enough that older turns are folded into a summary
+        await ask(team, plan_id, "developer", f"step {n}: " + "work " * 60, f"inv-{n}")
     handle = team.handle(plan_id, "developer")
 
     history = await handle.fetch_history()
@@ -77,15 +81,18 @@ async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(c
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             assert event.HasField("user_metadata"), event.activity_task_scheduled_event_attributes
-            summaries.append(
-                client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
-            )
-    assert summaries == [
-        "load_role_brief · inv-first · developer",
-        "call_model · inv-first · turn 1 · default model",
-        "load_role_brief · inv-second · developer",
-        "call_model · inv-second · turn 2 · default model",
+            activity = event.activity_task_scheduled_event_attributes.activity_type.name
+            text = client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
+            summaries.append(f"{activity} • {text}")
+    # The UI shows each as `type • summary`.
+    assert summaries[:4] == [
+        "load_role_brief • inv-0 · developer",
+        "call_model • inv-0 · turn 1 · default model",
+        "load_role_brief • inv-1 · developer",
+        "call_model • inv-1 · turn 2 · default model",
     ]
+    folds = [s for s in summaries if s.startswith("summarize_turns")]
+    assert folds and folds[0].startswith("summarize_turns • fold turns 1-"), summaries
     description = await handle.describe()
     assert await description.static_summary() == f"Developer · plan {plan_id}"
 

@@ -169,7 +169,7 @@ class RoleSession:
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
-                summary=self._summary(c.ACTIVITY_LOAD_ROLE_BRIEF, request.invocation_id, self._input.role),
+                summary=self._summary(request.invocation_id, self._input.role),
             )
         except ActivityError as err:
             self._record(
@@ -243,7 +243,6 @@ class RoleSession:
                     maximum_attempts=options.model_max_attempts,
                 ),
                 summary=self._summary(
-                    c.ACTIVITY_CALL_MODEL,
                     request.invocation_id,
                     f"turn {turn}",
                     brief.model or "default model",
@@ -293,7 +292,6 @@ class RoleSession:
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
                 summary=self._summary(
-                    c.ACTIVITY_SUMMARIZE_TURNS,
                     f"fold turns {folded[0].turn}-{folded[-1].turn}",
                     f"{max_tokens} tokens",
                 ),

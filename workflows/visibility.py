@@ -21,7 +21,11 @@ def clip(text: str, limit: int) -> str:
 
 
 def activity_summary(*parts: object) -> str:
-    """`call_model · inv-42 · turn 17 · gpt-4o-mini`: one line, bounded."""
+    """`inv-42 · turn 17 · gpt-4o-mini`: one line, bounded.
+
+    The Web UI shows it after the activity type (`call_model • inv-42 · turn 17 · gpt-4o-mini`),
+    so the type is not repeated here.
+    """
     return clip(" · ".join(str(p) for p in parts if p not in (None, "")), MAX_SUMMARY_CHARS)
 
 
