@@ -11,7 +11,7 @@ import subprocess
 from roleteam.registry import load_role_registry
 from tests.fake_openai import Scripted
 from tests.processes import Result
-from tests.test_cli import ROLETEAM, cli  # noqa: F401 (the fixture)
+from tests.test_cli import ROLETEAM, cli, wait_until_completed  # noqa: F401 (cli: the fixture)
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
@@ -122,3 +122,29 @@ async def test_invoke_on_a_terminal_shows_model_retries_live(
     assert "completed" in result.out
     assert "inv-tty: calling the model · attempt 2/6 after model endpoint answered HTTP 429" in result.err
     assert re.search(r"next retry in \d+s", result.err)
+
+
+async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, worker, plan_id, fake_openai):  # noqa: F811
+    fake_openai.script = [
+        Scripted(status=429, headers={"retry-after": "3"}),
+        Scripted(status=429, headers={"retry-after": "3"}),
+    ]
+    await team.send(plan_id, "developer", team.request("busy endpoint", "inv-retrying"))
+
+    running = None
+    for _ in range(30):
+        result = await cli("status", plan_id, "--json")
+        assert result.code == 0, result.err
+        running = result.json()["running"].get("developer")
+        if running and running["activities"] and running["activities"][0]["attempt"] >= 2:
+            break
+        await asyncio.sleep(0.2)
+    table = await cli("status", plan_id)
+
+    assert running["invocation_id"] == "inv-retrying" and running["phase"] == "running"
+    activity = running["activities"][0]
+    assert activity["activity"] == "call_model" and activity["maximum_attempts"] == 6
+    assert "HTTP 429" in activity["last_failure"]
+    row = next(line for line in table.out.splitlines() if line.startswith("│ developer"))
+    assert "calling the model · attempt" in row and "HTTP 429" in row, table.out
+    await wait_until_completed(team, plan_id, "developer", "inv-retrying")
