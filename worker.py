@@ -17,7 +17,6 @@ from roleteam.client import connect
 from roleteam.errors import RoleteamError
 from roleteam.exit import hard_exit
 from roleteam.output import print_error
-from roleteam.search_attributes import ensure_search_attributes
 from roleteam.worker_runtime import build_worker
 
 
@@ -30,11 +29,6 @@ async def run_worker(address: str | None = None) -> None:
         client.service_client.config.target_host,
     )
     await warn_on_short_retention(client)
-    added = await ensure_search_attributes(client)
-    if added:
-        logging.getLogger("roleteam").info(
-            "added search attributes %s to namespace %r", ", ".join(added), client.namespace
-        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

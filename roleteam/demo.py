@@ -16,7 +16,6 @@ from roleteam.devserver import DEFAULT_DB, DevServer, port_open
 from roleteam.errors import RoleteamError
 from roleteam.output import artifact_text, console, print_json, status_table
 from roleteam.registry import validate_plan_id
-from roleteam.search_attributes import ensure_search_attributes
 from roleteam.worker_runtime import build_worker
 
 SCRIPT = [
@@ -76,7 +75,6 @@ def ui_link(ui_base: str, plan_id: str, namespace: str = "default") -> str:
 
 async def _run_team(plan_id, keep, json_out, address, ui_base, started_server) -> None:
     client = await connect(address)
-    await ensure_search_attributes(client)
     team = RoleTeam(client)
     plan_id = plan_id or f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     worker = build_worker(client)

@@ -121,6 +121,10 @@ async def test_progress_shows_model_retries_after_http_429(team, worker, plan_id
         Scripted(status=429, headers={"retry-after": "2"}),
     ]
     running = asyncio.create_task(ask(team, plan_id, "developer", "busy endpoint", "inv-busy"))
+    for _ in range(200):  # the second invocation is sent once the first one runs
+        if (await read_progress(team, plan_id, "developer", "inv-busy")).phase == "running":
+            break
+        await asyncio.sleep(0.05)
     queued = asyncio.create_task(ask(team, plan_id, "developer", "after it", "inv-after"))
 
     seen_retry = seen_queued = None
