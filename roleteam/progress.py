@@ -16,7 +16,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_LOAD_ROLE_BRIEF, ACTIVITY_SUMMARIZE_TURNS
-from roleteam.errors import RoleteamError
+from roleteam.errors import RoleteamError, SessionNotFoundError
 from roleteam.models import RoleState
 
 MAX_FAILURE_CHARS = 160
@@ -57,7 +57,7 @@ class InvocationProgress:
     """Where one invocation stands: queued, running (and how), or no longer in flight."""
 
     invocation_id: str
-    phase: str  # "queued" | "running" | "not in flight" | "unknown"
+    phase: str  # "starting" | "queued" | "running" | "not in flight" | "unknown"
     queued_behind: int | None = None
     doing: str | None = None  # the session's own word for the running step
     activities: list[ActivityProgress] = field(default_factory=list)
@@ -69,6 +69,8 @@ class InvocationProgress:
             if self.activities:
                 return "; ".join(a.text(now) for a in self.activities)
             return self.doing or "running"
+        if self.phase == "starting":
+            return "starting the role's session"
         if self.phase == "unknown":
             return "waiting for the session (is a worker running?)"
         return "finishing"
@@ -139,7 +141,9 @@ async def read_progress(team, plan_id: str, role: str, invocation_id: str) -> In
     try:
         state = await team.state(plan_id, role, timeout=5.0)
         activities = await pending_activities(handle) if state.running_invocation_id == invocation_id else []
-    except (RPCError, RoleteamError):  # not started yet, no worker: nothing to say but waiting
+    except SessionNotFoundError:  # the first invocation of the role starts its session
+        return InvocationProgress(invocation_id, "starting")
+    except (RPCError, RoleteamError):  # e.g. no worker answers: nothing to say but waiting
         return InvocationProgress(invocation_id, "unknown")
     return invocation_progress(invocation_id, state, activities)
 
