@@ -8,6 +8,8 @@ the worker adds any that are missing on the namespace it serves. The names are a
 
 from __future__ import annotations
 
+import logging
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.common import SearchAttributeKey
 
@@ -59,9 +61,22 @@ async def ensure_search_attributes(client) -> list[str]:
     from roleteam.errors import RoleteamError
 
     namespace = client.namespace
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as err:
+        if err.status not in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED):
+            raise
+        # Sessions fail their tasks if the attributes are missing, but a worker that may not even
+        # look cannot tell; it says what must exist and goes on.
+        logging.getLogger("roleteam").warning(
+            "cannot list the search attributes of namespace %r (%s); make sure %s exist",
+            namespace,
+            err.message,
+            ", ".join(f"{k.name} ({cli_type(k)})" for k in ALL_KEYS),
+        )
+        return []
     known = set(listed.custom_attributes) | set(listed.system_attributes)
     missing = [key for key in ALL_KEYS if key.name not in known]
     if not missing:
