@@ -11,15 +11,16 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from roleteam.client import RoleTeam
-from roleteam.constants import session_workflow_id
+from roleteam.constants import SIGNAL_INVOKE, WORKFLOW_TYPE, session_workflow_id
 from roleteam.devserver import temporal_binary
-from roleteam.models import SessionOptions
+from roleteam.models import InvokeInput, SessionInput, SessionOptions
 from roleteam.progress import pending_activities, read_progress
 from tests.fake_openai import Scripted
 
@@ -190,3 +191,20 @@ async def test_worker_adds_missing_search_attributes_to_a_fresh_namespace(client
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
+
+
+async def test_session_with_a_bad_plan_id_fails_at_once_and_indexes_nothing(client, task_queue, worker):
+    plan = "p /" * 300  # not a plan id: spaces, slashes, far past 64 characters
+    handle = await client.start_workflow(
+        WORKFLOW_TYPE,
+        SessionInput(plan_id=plan, role="developer"),
+        id=session_workflow_id(plan, "developer"),
+        task_queue=task_queue,
+        start_signal=SIGNAL_INVOKE,
+        start_signal_args=[InvokeInput(invocation_id="inv-1", prompt="hi")],
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await asyncio.wait_for(handle.result(), 30)
+    assert failed.value.cause.type == "InvalidSessionInput" and "plan_id=" in str(failed.value.cause)
+    indexed = [w async for w in client.list_workflows(f'WorkflowId="{handle.id}" AND PlanId IS NOT NULL')]
+    assert indexed == []

@@ -384,6 +384,10 @@ class RoleSession:
 
     def _publish(self) -> None:
         """Refresh the UI's current details, and upsert the search attributes that changed."""
+        if not (
+            c.PLAN_ID_PATTERN.fullmatch(self._input.plan_id) and c.ROLE_ID_PATTERN.fullmatch(self._input.role)
+        ):
+            return  # a run about to fail on its bad start input; its ids are not fit to index
         workflow.set_current_details(
             details_markdown(self._input.plan_id, self._input.role, self._state, self._running, self._phase)
         )
