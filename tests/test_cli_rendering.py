@@ -6,12 +6,13 @@ import asyncio
 import os
 import pty
 import re
+import socket
 import subprocess
 
 from roleteam.registry import load_role_registry
 from tests.fake_openai import Scripted
 from tests.processes import Result
-from tests.test_cli import ROLETEAM, cli, wait_until_completed  # noqa: F401 (cli: the fixture)
+from tests.test_cli import ROLETEAM, cli, run, wait_until_completed  # noqa: F401 (cli: the fixture)
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
@@ -148,3 +149,23 @@ async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, 
     row = next(line for line in table.out.splitlines() if line.startswith("│ developer"))
     assert "calling the model · attempt" in row and "HTTP 429" in row, table.out
     await wait_until_completed(team, plan_id, "developer", "inv-retrying")
+
+
+async def test_demo_on_another_port_prints_a_ui_link_filtered_by_plan(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
+    env["HOME"] = str(tmp_path)  # the demo's server keeps its state under ~/.roleteam
+    ui_port = port + 1 if port < 65535 else port - 1
+    argv = [*ROLETEAM, "demo", "--port", str(port), "--ui-port", str(ui_port), "--plan", "demo-ui", "--json"]
+
+    result = await run(argv, env, tmp_path, timeout=120)
+
+    assert result.code == 0, result.err
+    shown = result.json()
+    assert shown["ui"] == (
+        f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query=PlanId%3D%22demo-ui%22"
+    )
+    assert shown["roles"]["developer"]["generation"] == 2
+    assert (tmp_path / ".roleteam" / f"temporal-{port}.db").exists()
