@@ -70,9 +70,10 @@ def browse(ui_url: str, plan_id: str, run_id: str, out: Path) -> dict[str, str]:
         path = f"{ui_url}/namespaces/default/workflows/{quote(validator, safe='')}/{run_id}/user-metadata"
         browser.navigate(path)
         browser.wait_for_text("Current Details")
-        frames = "Array.from(document.querySelectorAll('iframe'))"
+        # Summary and details are markdown rendered in iframes; one may still be loading.
         frame_text = (
-            f"{frames}.map(f => (f.contentDocument && f.contentDocument.body.innerText) || '').join('\\n')"
+            "Array.from(document.querySelectorAll('iframe'))"
+            ".map(f => f.contentDocument?.body?.innerText || '').join('\\n')"
         )
         metadata = ""
         for _ in range(120):
