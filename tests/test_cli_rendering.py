@@ -6,8 +6,10 @@ import asyncio
 import os
 import pty
 import re
+import select
 import socket
 import subprocess
+import time
 
 from roleteam.registry import load_role_registry
 from tests.fake_openai import Scripted
@@ -84,7 +86,13 @@ def run_with_terminal_stderr(argv: list[str], env: dict[str, str], timeout: floa
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env)
     os.close(follower)
     seen = bytearray()
-    while True:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.5)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
         try:
             chunk = os.read(leader, 4096)
         except OSError:  # the command closed its end
@@ -92,6 +100,8 @@ def run_with_terminal_stderr(argv: list[str], env: dict[str, str], timeout: floa
         if not chunk:
             break
         seen += chunk
+    else:
+        proc.kill()
     out = proc.stdout.read()
     proc.wait(timeout)
     os.close(leader)
