@@ -14,7 +14,7 @@ import typer
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
-from roleteam.errors import RoleteamError
+from roleteam.errors import RoleteamError, SessionNotFoundError, no_session_message
 from roleteam.exit import hard_exit
 from roleteam.output import (
     artifact_text,
@@ -26,6 +26,7 @@ from roleteam.output import (
 )
 from roleteam.plan_cli import plan_app, schedule_app
 from roleteam.registry import RoleRegistry
+from roleteam.timefmt import format_time
 
 app = typer.Typer(
     help="Durable AI role sessions on Temporal.",
@@ -120,7 +121,7 @@ def invoke(
             # A retired role refuses on arrival; say so instead of "queued".
             return (await team.refusal_on_arrival(plan, role, request.invocation_id)) if not idle else None
         try:
-            return await asyncio.wait_for(team.invoke(plan, role, request), timeout)
+            return await asyncio.wait_for(_invoke_showing_progress(team, plan, role, request), timeout)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise RoleteamError(
                 f"no result within {timeout:.0f}s for invocation {request.invocation_id!r}; is a "
@@ -143,9 +144,33 @@ def invoke(
         raise typer.Exit(3)
 
 
+async def _invoke_showing_progress(team, plan: str, role: str, request):
+    """Wait for the artifact; on a terminal, show on stderr what the invocation is doing."""
+    waiting = asyncio.ensure_future(team.invoke(plan, role, request))
+    if not err_console.is_terminal:
+        return await waiting
+    from roleteam.progress import read_progress
+
+    try:
+        with err_console.status(f"{request.invocation_id}: sent") as shown:
+            while not waiting.done():
+                progress = await read_progress(team, plan, role, request.invocation_id)
+                shown.update(f"{request.invocation_id}: {progress.line()}")
+                await asyncio.wait({waiting}, timeout=PROGRESS_EVERY_SECONDS)
+    finally:
+        if not waiting.done():
+            waiting.cancel()
+    return await waiting
+
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
 @app.command()
 def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
-    """Show every role's session in PLAN."""
+    """Show every role's session in PLAN, and what a running invocation is doing."""
+    from roleteam.progress import running_now
+
     registry = _check(plan)
 
     async def go():
@@ -156,13 +181,21 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
                 f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
                 "start one with 'roleteam worker'"
             )
-        return await team.plan_status(plan)
+        states = await team.plan_status(plan)
+        return states, await running_now(team, plan, states)
 
-    states = asyncio.run(go())
+    states, running = asyncio.run(go())
     if json_out:
-        print_json({"plan_id": plan, "roles": states})
+        print_json(
+            {
+                "plan_id": plan,
+                "roles": states,
+                "running": {role: progress.as_json() for role, progress in running.items()},
+            }
+        )
     else:
-        console.print(status_table(plan, states))
+        titles = {spec.id: spec.title for spec in registry.roles.values()}
+        console.print(status_table(plan, states, titles, {r: p.line() for r, p in running.items()}))
 
 
 @app.command()
@@ -176,7 +209,10 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
         team = await _team(address, registry)
         await team.check_holder(plan, role, any_queue=True)
         handle = team.handle(plan, role)
-        return await read_transcript(team.client, handle.id)
+        try:
+            return await read_transcript(team.client, handle.id)
+        except SessionNotFoundError:
+            raise SessionNotFoundError(no_session_message(plan, team.role_id(role))) from None
 
     transcript = asyncio.run(go())
     if json_out:
@@ -194,21 +230,32 @@ def history(plan: str, role: str, json_out: JsonOpt = False, address: AddressOpt
 def _lifecycle(action: str, plan: str, role: str, reason: str, by, json_out, address) -> None:
     registry = _check(plan, role)
 
+    target = "retired" if action == "retire" else "active"
+
     async def go():
         team = await _team(address, registry)
+        polling = await team.worker_polling()
+        if polling:
+            before = await team.state(plan, role)
+            if before.status == target:
+                return before, False
         await getattr(team, action)(plan, role, reason, by)
-        if not await team.worker_polling():
-            return None  # the signal is durable; it takes effect when a worker runs the session
-        return await team.state(plan, role)
+        if not polling:
+            return None, True  # the signal is durable; it takes effect when a worker runs the session
+        return await team.state(plan, role), True
 
-    state = asyncio.run(go())
+    state, changed = asyncio.run(go())
     if state is None:
         note = f"{action} signal sent; it takes effect when a worker runs the session"
         print_json({"signalled": action, "state": None}) if json_out else console.print(note)
     elif json_out:
         print_json(state)
+    elif not changed:
+        since = next((e.at for e in reversed(state.lifecycle) if e.action == action), None)
+        when = f" since {format_time(since)}" if since else ""
+        console.print(f"{state.role} in plan {plan} is already {target}{when}; nothing to do")
     else:
-        console.print(f"{state.role} in {plan}: {state.status}, generation {state.generation}")
+        console.print(f"{state.role} in plan {plan}: {state.status}, generation {state.generation}")
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept in the role's trail).")]
@@ -316,13 +363,23 @@ def server(
 def demo(
     plan: Annotated[Optional[str], typer.Option(help="Plan id (default: a new demo-… id).")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep server and worker up for the Web UI.")] = False,
+    port: Annotated[
+        Optional[int],
+        typer.Option(min=1, max=64535, help="Use (or start) the server on this gRPC port of localhost."),
+    ] = None,
+    ui_port: Annotated[
+        Optional[int],
+        typer.Option("--ui-port", min=1, max=65535, help="Web UI port (default: the gRPC port + 1000)."),
+    ] = None,
     json_out: JsonOpt = False,
     address: AddressOpt = None,
 ) -> None:
     """Run a small team on a plan end to end (starts a dev server and worker if needed)."""
     from roleteam.demo import run_demo
 
-    asyncio.run(run_demo(plan_id=plan, keep=keep, json_out=json_out, address=address))
+    asyncio.run(
+        run_demo(plan_id=plan, keep=keep, json_out=json_out, address=address, port=port, ui_port=ui_port)
+    )
 
 
 @policy_app.command("check")

@@ -46,6 +46,7 @@ from roleteam.errors import (
     InvalidInputError,
     RoleteamError,
     SessionNotFoundError,
+    no_session_message,
 )
 from roleteam.models import (
     ArtifactQuery,
@@ -136,6 +137,10 @@ class RoleTeam:
             session_workflow_id(validate_plan_id(plan_id), self.role_id(role))
         )
 
+    def static_summary(self, plan_id: str, role: str) -> str:
+        """The one line the Web UI shows for the session: `Developer · plan q4-launch`."""
+        return f"{self.registry.resolve(role).title} · plan {plan_id}"
+
     def _start_input(self, plan_id: str, role: str) -> SessionInput:
         return SessionInput(
             plan_id=validate_plan_id(plan_id),
@@ -177,6 +182,7 @@ class RoleTeam:
                 id=session_workflow_id(start.plan_id, start.role),
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=self.static_summary(start.plan_id, start.role),
             )
             try:
                 return await self.client.execute_update_with_start_workflow(
@@ -211,6 +217,7 @@ class RoleTeam:
             start_signal=SIGNAL_INVOKE,
             start_signal_args=[request],
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=self.static_summary(start.plan_id, start.role),
         )
         return request.invocation_id
 
@@ -229,7 +236,7 @@ class RoleTeam:
         try:
             await handle.signal(signal, request)
         except RPCError as err:
-            raise _not_found(err, plan_id, role) from None
+            raise _not_found(err, plan_id, self.role_id(role)) from None
 
     async def state(self, plan_id: str, role: str, timeout: float = 10.0) -> RoleState:
         try:
@@ -237,7 +244,7 @@ class RoleTeam:
                 QUERY_STATE, result_type=RoleState, rpc_timeout=timedelta(seconds=timeout)
             )
         except RPCError as err:
-            raise _not_found(err, plan_id, role) from None
+            raise _not_found(err, plan_id, self.role_id(role)) from None
 
     async def artifact(self, plan_id: str, role: str, invocation_id: str) -> ExecutionArtifact | None:
         try:
@@ -248,7 +255,7 @@ class RoleTeam:
                 rpc_timeout=timedelta(seconds=10),
             )
         except RPCError as err:
-            raise _not_found(err, plan_id, role) from None
+            raise _not_found(err, plan_id, self.role_id(role)) from None
 
     async def check_holder(self, plan_id: str, role: str, any_queue: bool = False) -> None:
         """Raise, naming what it is, when the session's id is held by a running workflow that is
@@ -318,7 +325,7 @@ def _root_message(err: BaseException) -> str:
 
 def _not_found(err: RPCError, plan_id: str, role: str) -> Exception:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return SessionNotFoundError(f"no session for role {role!r} in plan {plan_id!r}; invoke it first")
+        return SessionNotFoundError(no_session_message(plan_id, role))
     if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
         return RoleteamError(
             f"role {role!r} in plan {plan_id!r} did not answer: is a worker running? "

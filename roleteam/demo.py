@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
-from roleteam.devserver import DevServer, port_open
+from roleteam.devserver import DEFAULT_DB, DevServer, port_open
 from roleteam.errors import RoleteamError
 from roleteam.output import artifact_text, console, print_json
 from roleteam.plan_client import PlanTeam
@@ -38,26 +38,53 @@ def _fenced(value: dict) -> str:
     return "```json\n" + json.dumps(value, indent=2) + "\n```"
 
 
-async def run_demo(plan_id: str | None, keep: bool, json_out: bool, address: str | None) -> None:
+async def run_demo(
+    plan_id: str | None,
+    keep: bool,
+    json_out: bool,
+    address: str | None,
+    port: int | None = None,
+    ui_port: int | None = None,
+) -> None:
+    """Run the demo on the server at `address`, or on localhost:`port` (started if none runs)."""
     if plan_id is not None:
         validate_plan_id(plan_id)  # before a server is started for nothing
+    if address and port:
+        raise RoleteamError(f"--port {port} and --address {address}: give one of them")
+    if port:
+        address = f"127.0.0.1:{port}"
     address = address or DEFAULT_ADDRESS
     server = None
-    host, _, port = address.rpartition(":")
-    if not port_open(host or "localhost", int(port)):
-        if address != DEFAULT_ADDRESS:
-            raise RoleteamError(f"no Temporal server at {address}")
-        server = DevServer()
+    host, _, grpc_port = address.rpartition(":")
+    ui_port = ui_port or int(grpc_port) + 1000
+    if not port_open(host or "localhost", int(grpc_port)):
+        if address != DEFAULT_ADDRESS and not port:
+            raise RoleteamError(f"no Temporal server at {address}: start one, or give --port to start one")
+        default = int(grpc_port) == DevServer.port
+        server = DevServer(
+            db_file=DEFAULT_DB if default else DEFAULT_DB.with_name(f"temporal-{grpc_port}.db"),
+            port=int(grpc_port),
+            ui_port=ui_port,
+        )
+        if port_open(server.ip, ui_port):
+            raise RoleteamError(f"--ui-port {ui_port} is already in use: pick a free one with --ui-port")
         _say(json_out, f"starting the embedded Temporal dev server (state in {server.db_file}) …")
         server.start()
+        address = server.address
+    ui_base = server.ui_url if server else f"http://{host or 'localhost'}:{ui_port}"
     try:
-        await _run_team(plan_id, keep, json_out, address, started_server=server is not None)
+        await _run_team(plan_id, keep, json_out, address, ui_base, started_server=server is not None)
     finally:
         if server:
             server.stop()
 
 
-async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
+def ui_link(ui_base: str, plan_id: str, namespace: str = "default") -> str:
+    """The Web UI's workflow list filtered to one plan."""
+    return f"{ui_base}/namespaces/{quote(namespace)}/workflows?query=" + quote(f'PlanId="{plan_id}"')
+
+
+async def _run_team(plan_id, keep, json_out, address, ui_base, started_server) -> None:
     client = await connect(address)
     team = RoleTeam(client)
     plans = PlanTeam(client, task_queue=team.task_queue)
@@ -134,9 +161,7 @@ async def _run_team(plan_id, keep, json_out, address, started_server) -> None:
         _say(json_out, action_text(completed) + "\n")
         await _wait(plans, plan_id, lambda s: all(e.status != "active" for e in s.roster))
         state = await plans.state(plan_id)
-        ui = "http://localhost:8233/namespaces/default/workflows?query=" + quote(
-            f'WorkflowId STARTS_WITH "role:{plan_id}:" OR WorkflowId = "plan:{plan_id}"'
-        )
+        ui = ui_link(ui_base, plan_id, client.namespace)
         if json_out:
             print_json({"plan_id": plan_id, "artifacts": artifacts, "plan": state, "ui": ui})
         else:

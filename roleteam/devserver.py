@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roleteam.errors import RoleteamError
+from roleteam.search_attributes import dev_server_args
 
 DEFAULT_DB = Path.home() / ".roleteam" / "temporal.db"
 # Earlier runs of a role hold its verbatim turns; the dev server would delete closed runs after
@@ -71,6 +72,7 @@ class DevServer:
             str(self.ui_port),
             "--log-level",
             self.log_level,
+            *dev_server_args(),
         ]
 
     def start(self, wait_seconds: float = 60.0, log_file: Path | None = None) -> None:

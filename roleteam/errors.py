@@ -29,3 +29,8 @@ class ConnectionFailedError(RoleteamError):
 
 class SessionNotFoundError(RoleteamError):
     """No role session exists yet for the (plan, role) asked about."""
+
+
+def no_session_message(plan_id: str, role: str) -> str:
+    """How every command says that a (plan, role) has no session yet."""
+    return f"no session for role {role!r} in plan {plan_id!r}; invoke it first ('roleteam invoke')"

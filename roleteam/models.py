@@ -234,6 +234,11 @@ class CarriedState(BaseModel):
     directive: PlanDirective | None = None
     # Newest refusals, slimmed (prompt clipped), so `artifact` still answers them after a roll-over.
     recent_refusals: list[ExecutionArtifact] = []
+    # Added for operators (issue 7); absent in states carried by older runs.
+    title: str | None = None
+    tokens: int = 0
+    last_activity_at: datetime | None = None
+    last_outcome: str | None = None
 
 
 class RoleState(BaseModel):
@@ -255,6 +260,13 @@ class RoleState(BaseModel):
     history_bytes: int
     compliance: str | None = None
     lifecycle: list[LifecycleEvent] = []
+    title: str | None = None
+    tokens: int = 0
+    last_activity_at: datetime | None = None
+    last_outcome: str | None = None
+    running_invocation_id: str | None = None
+    running_phase: str | None = None
+    queued: list[str] = []
 
 
 # --- activity messages -------------------------------------------------------------------

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from roleteam.timefmt import format_time
+
 # Control characters a prompt, reply or error may carry that a terminal would act on (ESC
 # sequences clear screens and retitle windows; bidi overrides reorder what is shown). Newlines
 # and tabs stay; everything else is shown as a visible escape.
@@ -81,7 +83,7 @@ def artifact_text(artifact) -> str:
         body, extra = f"error: {artifact.error}", ""
     else:
         body, extra = f"refused: {artifact.reason}", ""
-    if artifact.skills:
+    if artifact.skills and artifact.status != "refused":  # a refused one loaded nothing for the model
         loaded = ", ".join(s.name for s in artifact.skills.loaded) or "none"
         missing = ", ".join(m.name for m in artifact.skills.missing)
         extra += f"\n[skills {artifact.skills.compliance}: loaded {loaded}"
@@ -89,23 +91,42 @@ def artifact_text(artifact) -> str:
     return f"{head}\n{body}{extra}"
 
 
-def status_table(plan_id: str, states: dict) -> Table:
-    table = Table(title=f"plan {plan_id}")
-    for column in ("role", "status", "gen", "turns", "pending", "runs", "compliance", "last invocation"):
-        table.add_column(column)
+def status_table(
+    plan_id: str,
+    states: dict,
+    titles: dict[str, str] | None = None,
+    running: dict[str, str] | None = None,
+) -> Table:
+    """One row per role: who it is, its state, and what it does right now."""
+    titles, running = titles or {}, running or {}
+    table = Table(title=f"plan {plan_id}", title_justify="left")
+    columns = ("role", "title", "status", "gen", "turns", "compliance", "tokens", "last activity", "now")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("gen", "turns", "tokens") else "left")
     for role, state in states.items():
+        title = (state.title if state else None) or titles.get(role, "")
         if state is None:
-            table.add_row(role, "not started", "", "", "", "", "", "")
-        else:
-            cells = (
-                role,
-                state.status,
-                str(state.generation),
-                str(state.turns),
-                str(state.pending),
-                str(state.runs),
-                state.compliance or "-",
-                state.last_invocation_id or "-",
-            )
-            table.add_row(*(neutralise(cell) for cell in cells))
+            table.add_row(role, title, "not started", "", "", "", "", "", "")
+            continue
+        now = running.get(role) or ("idle" if not state.pending else "")
+        if state.pending:
+            queued = f"{state.pending} queued"
+            now = f"{now}; {queued}" if now else queued
+        last = "-"
+        if state.last_activity_at:
+            last = format_time(state.last_activity_at)
+            if state.last_outcome:
+                last += f" {state.last_outcome.split(':', 1)[0]}"
+        cells = (
+            role,
+            title,
+            state.status,
+            str(state.generation),
+            str(state.turns),
+            state.compliance or "-",
+            str(state.tokens),
+            last,
+            now,
+        )
+        table.add_row(*(neutralise(cell) for cell in cells))
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -14,13 +15,43 @@ from activities.recovery import RecoveryActivities
 from activities.team import load_team_template
 from roleteam import tracing
 from roleteam.client import configured_task_queue
+from roleteam.search_attributes import ensure_search_attributes
 from workflows import ALL_WORKFLOWS
 
 # Threads for synchronous activities (policy and skill loading); each call is short and bounded.
 ACTIVITY_THREADS = 8
 
+log = logging.getLogger("roleteam")
 
-def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Worker:
+
+class RoleteamWorker(Worker):
+    """A Worker that first makes sure its namespace has roleteam's search attributes.
+
+    Sessions upsert them; on a namespace without them every workflow task would fail, so they
+    are added (or the worker stops with a one-line message) before any task is polled.
+    """
+
+    _attributes_checked = False
+
+    async def _check_search_attributes(self) -> None:
+        if self._attributes_checked:
+            return
+        added = await ensure_search_attributes(self.client)
+        if added:
+            log.info("added search attributes %s to namespace %r", ", ".join(added), self.client.namespace)
+        self._attributes_checked = True
+
+    async def __aenter__(self) -> RoleteamWorker:
+        await self._check_search_attributes()
+        await super().__aenter__()
+        return self
+
+    async def run(self) -> None:
+        await self._check_search_attributes()
+        await super().run()
+
+
+def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> RoleteamWorker:
     """A worker serving roleteam's workflows and activities on `task_queue` (default: configured).
 
     Synchronous activities run on a thread pool (`activity_executor`), so file reads, YAML
@@ -28,7 +59,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Wor
     """
     delivery = DeliveryActivities(client)
     kwargs.setdefault("activity_executor", ThreadPoolExecutor(ACTIVITY_THREADS, "roleteam-activity"))
-    return Worker(
+    return RoleteamWorker(
         client,
         task_queue=task_queue or configured_task_queue(),
         workflows=ALL_WORKFLOWS,

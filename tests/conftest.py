@@ -13,6 +13,7 @@ from roleteam.client import RoleTeam
 from roleteam.devserver import temporal_binary
 from roleteam.exit import hard_exit
 from roleteam.models import SessionOptions
+from roleteam.search_attributes import dev_server_args
 from roleteam.worker_runtime import build_worker
 from tests.fake_openai import FakeOpenAI
 
@@ -26,6 +27,7 @@ async def env():
         data_converter=pydantic_data_converter,
         ui=False,
         dev_server_log_level="error",
+        dev_server_extra_args=dev_server_args(),
     )
     yield environment
     await environment.shutdown()

@@ -1,4 +1,6 @@
-"""Record a RoleSession history for the replay test: `python tests/make_replay_history.py`.
+"""Record a RoleSession history for the replay test: `python tests/make_replay_history.py [NAME]`.
+
+NAME (default `role_session_lifecycle`) names the new file under tests/histories/.
 
 Re-record only on purpose: the checked-in file is what proves that a change to workflow code
 still replays sessions that are already running.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,10 +23,10 @@ from roleteam.exit import hard_exit
 from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker
 
-OUT = Path(__file__).parent / "histories" / "role_session_lifecycle.json"
+HISTORIES = Path(__file__).parent / "histories"
 
 
-async def record() -> None:
+async def record(out: Path) -> None:
     os.environ["ROLETEAM_PROVIDER"] = "echo"
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False
@@ -42,11 +45,15 @@ async def record() -> None:
         await team.reopen(plan, "developer", "review done", by="lead")
         await team.invoke(plan, "developer", team.request("after reopen", "inv-reopened"))
         history = await team.handle(plan, "developer").fetch_history()
-    OUT.write_text(history.to_json())
-    print(f"wrote {OUT} ({len(history.events)} events)")
+    out.write_text(history.to_json())
+    print(f"wrote {out} ({len(history.events)} events)")
     await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    name = sys.argv[1] if len(sys.argv) > 1 else "role_session_lifecycle"
+    target = HISTORIES / f"{name}.json"
+    if target.exists():
+        sys.exit(f"{target} exists: the corpus only grows; give a new NAME")
+    asyncio.run(record(target))
     hard_exit(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -49,4 +50,20 @@ def test_histories_cover_the_lifecycle():
 def test_histories_cover_recovery_and_hostile_signals():
     text = (Path(__file__).parent / "histories" / "role_session_recovered.json").read_text()
     for needle in ("recover_role_state", "MARKER_RECORDED", "not-a-contract-signal", "CONTINUED_AS_NEW"):
+        assert needle in text
+
+
+def test_a_history_covers_search_attributes_and_activity_summaries():
+    history = json.loads(
+        (Path(__file__).parent / "histories" / "role_session_operator_visibility.json").read_text()
+    )
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in history["events"]
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"]
+    ]
+    assert patches == ["operator-visibility-v1"]
+    text = json.dumps(history)
+    for needle in ("RoleStatus", "TurnCount", "userMetadata", "retire", "summarize_turns"):
         assert needle in text

@@ -43,6 +43,7 @@ class DelegatedRun:
                     plan_waivers=given.skill_waivers,
                 ),
                 result_type=RoleBrief,
+                summary=f"{request.invocation_id} · {given.role} · delegated",
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
             )
@@ -76,6 +77,7 @@ class DelegatedRun:
                 c.ACTIVITY_CALL_MODEL,
                 call,
                 result_type=ModelReply,
+                summary=f"{request.invocation_id} · {given.role} · {brief.model or 'default model'}",
                 start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
                 heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
                 retry_policy=RetryPolicy(

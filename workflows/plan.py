@@ -106,6 +106,7 @@ class PlanWorkflow:
             return await workflow.execute_activity(
                 c.ACTIVITY_LOAD_TEAM_TEMPLATE,
                 TeamRequest(name=name),
+                summary=f"team template {name or '(default)'}",
                 result_type=TeamTemplate,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["PolicyError"]),
@@ -124,6 +125,7 @@ class PlanWorkflow:
             found = await workflow.execute_activity(
                 c.ACTIVITY_RECOVER_PLAN_STATE,
                 RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
+                summary="take up the state of the latest closed run",
                 result_type=RecoveredPlan,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(maximum_attempts=3),
@@ -179,6 +181,7 @@ class PlanWorkflow:
             await workflow.execute_activity(
                 c.ACTIVITY_DELIVER_INVOCATION,
                 DeliveryInput(plan_id=self._input.plan_id, role=item.role, request=item.invoke),
+                summary=f"{item.invoke.invocation_id} → {item.role}",
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),

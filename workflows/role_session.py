@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
+    from roleteam import search_attributes as sa
     from roleteam.models import (
         ArtifactQuery,
         CarriedState,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RoleEvent,
         RoleSnapshot,
     )
+    from roleteam.timefmt import format_time
     from workflows.carry import bound_carry, digest, fit_carry, payload_bytes, refusals_to_carry
     from workflows.context import (
         clip_tail,
@@ -56,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         turns_to_fold,
     )
     from workflows.findings import parse_reply
+    from workflows.visibility import activity_summary, details_markdown, outcome
     from workflows.wire import parse_wire, raw_field
 
 
@@ -63,6 +66,9 @@ with workflow.unsafe.imports_passed_through():
 CARRY_REFUSALS_PATCH = "carry-refusals"
 # A fresh run takes up the state of the role's latest closed run (item 13); older runs did not.
 RECOVER_PATCH = "recover-after-close"
+# Search-attribute upserts and activity summaries add commands to the history, so histories
+# recorded before them replay without them.
+PATCH_OPERATOR_VISIBILITY = "operator-visibility-v1"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -100,6 +106,9 @@ class RoleSession:
         self._reports_to_plan = False  # decided in run(): sessions recorded before it never report
         self._delegates = False
         self._last_skills = None  # skill evidence of the latest invocation that loaded the policy
+        self._phase: str | None = None  # what the running invocation is doing
+        self._visible: bool | None = None  # whether this run upserts attributes (see _visibility)
+        self._upserted: dict[str, object] = {}
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -113,6 +122,7 @@ class RoleSession:
         self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
+        self._publish()
         while True:
             # Roll over once no handler is in flight and the plan has every report. When a
             # roll-over is due, waiters for queued invocations let go (see invoke_and_wait), so
@@ -132,10 +142,13 @@ class RoleSession:
             if self._state.pending:
                 request = self._state.pending.pop(0)
                 self._running = request.invocation_id
+                self._publish()
                 try:
                     await self._run_invocation(request)
                 finally:
                     self._running = None
+                    self._phase = None
+                    self._publish()
 
     async def _recover(self) -> None:
         """Take up the latest closed run's state (after a terminate, say), keeping what arrived
@@ -269,6 +282,7 @@ class RoleSession:
             )
             self._record(self._artifact(request, started, "refused", reason=reason))
             return
+        self._set_phase("loading skills")
         try:
             brief = await workflow.execute_activity(
                 c.ACTIVITY_LOAD_ROLE_BRIEF,
@@ -276,6 +290,7 @@ class RoleSession:
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
+                summary=self._summary(request.invocation_id, self._input.role),
             )
         except ActivityError as err:
             self._record(
@@ -286,6 +301,7 @@ class RoleSession:
             return
         self._state.compliance = brief.compliance
         self._last_skills = brief.skills
+        self._state.title = brief.title
         if request.mode not in brief.allowed_modes:
             self._record(
                 self._artifact(
@@ -335,6 +351,7 @@ class RoleSession:
             )
             return
         options = self._input.options
+        self._set_phase("calling the model")
         try:
             reply = await workflow.execute_activity(
                 c.ACTIVITY_CALL_MODEL,
@@ -346,6 +363,11 @@ class RoleSession:
                     initial_interval=timedelta(seconds=1),
                     maximum_interval=timedelta(seconds=60),
                     maximum_attempts=options.model_max_attempts,
+                ),
+                summary=self._summary(
+                    request.invocation_id,
+                    f"turn {turn}",
+                    brief.model or "default model",
                 ),
             )
         except ActivityError as err:
@@ -430,6 +452,7 @@ class RoleSession:
         summarize = SummarizeInput(
             role=self._input.role, previous_summary=self._state.summary, turns=gist, max_tokens=max_tokens
         )
+        self._set_phase("summarising older turns")
         try:
             if payload_bytes(summarize) > c.MAX_ACTIVITY_INPUT_BYTES:
                 raise ApplicationError("summary input is over the activity input limit")
@@ -439,6 +462,10 @@ class RoleSession:
                 result_type=SummaryResult,
                 start_to_close_timeout=timedelta(seconds=120),
                 retry_policy=RetryPolicy(maximum_attempts=3),
+                summary=self._summary(
+                    f"fold turns {folded[0].turn}-{folded[-1].turn}",
+                    f"{max_tokens} tokens",
+                ),
             )
             summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
         except (ActivityError, ApplicationError) as err:
@@ -513,7 +540,7 @@ class RoleSession:
 
     def _retired_refusal(self, request: InvokeInput) -> ExecutionArtifact:
         last = self._state.lifecycle[-1] if self._state.lifecycle else None
-        why = f" ({last.reason!r}, {last.at.isoformat()})" if last else ""
+        why = f" ({last.reason!r}, {format_time(last.at)})" if last else ""
         reason = f"role {self._input.role!r} is retired{why}; send 'reopen' to resume it"
         return self._artifact(request, workflow.now(), "refused", reason=reason)
 
@@ -535,7 +562,53 @@ class RoleSession:
         if artifact.status != "refused":
             self._remember(artifact.invocation_id, artifact.status)
         self._state.last_invocation_id = artifact.invocation_id
+        self._state.last_activity_at = artifact.finished_at
+        self._state.last_outcome = outcome(artifact.status, artifact.reason or artifact.error)
+        self._state.tokens += artifact.usage.total_tokens
         workflow.logger.info("invocation %s %s", artifact.invocation_id, artifact.status)
+        self._publish()
+
+    # --- what operators see (Web UI, visibility queries) ------------------------------------
+
+    def _visibility(self) -> bool:
+        """Whether this run upserts search attributes and labels activities (not in old runs)."""
+        if self._visible is None:
+            self._visible = workflow.patched(PATCH_OPERATOR_VISIBILITY)
+        return self._visible
+
+    def _summary(self, *parts: object) -> str | None:
+        return activity_summary(*parts) if self._visibility() else None
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
+        self._publish()
+
+    def _publish(self) -> None:
+        """Refresh the UI's current details, and upsert the search attributes that changed."""
+        if not (
+            c.PLAN_ID_PATTERN.fullmatch(self._input.plan_id) and c.ROLE_ID_PATTERN.fullmatch(self._input.role)
+        ):
+            return  # a run about to fail on its bad start input; its ids are not fit to index
+        workflow.set_current_details(
+            details_markdown(self._input.plan_id, self._input.role, self._state, self._running, self._phase)
+        )
+        if not self._visibility():
+            return
+        values = {
+            sa.PLAN_ID: self._input.plan_id,
+            sa.CANONICAL_ROLE: self._input.role,
+            sa.ROLE_STATUS: self._state.status,
+            sa.SKILL_COMPLIANCE: self._state.compliance,
+            sa.TURN_COUNT: self._state.turns,
+        }
+        changed = [
+            key.value_set(value)
+            for key, value in values.items()
+            if value is not None and self._upserted.get(key.name) != value
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._upserted.update({k.name: v for k, v in values.items() if v is not None})
 
     def _remember(self, invocation_id: str, status) -> None:
         seen = self._state.seen
@@ -607,6 +680,9 @@ class RoleSession:
                     await workflow.execute_activity(
                         c.ACTIVITY_REPORT_TO_PLAN,
                         event,
+                        summary=self._summary(
+                            f"plan:{self._input.plan_id}", f"{event.kind} report {event.seq}"
+                        ),
                         start_to_close_timeout=timedelta(seconds=30),
                         schedule_to_close_timeout=timedelta(minutes=10),
                         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -697,6 +773,7 @@ class RoleSession:
     def _enqueue(self, request: InvokeInput) -> None:
         self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
         self._state.pending.append(request)
+        self._publish()
 
     @workflow.update(name=c.UPDATE_INVOKE_AND_WAIT)
     async def invoke_and_wait(self, raw: Any) -> ExecutionArtifact:
@@ -795,6 +872,7 @@ class RoleSession:
         del self._state.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
         if self._reports_to_plan:
             self._queue_report("lifecycle")
+        self._publish()
 
     @workflow.query(name=c.QUERY_STATE)
     def state(self) -> RoleState:
@@ -817,6 +895,13 @@ class RoleSession:
             history_bytes=info.get_current_history_size(),
             compliance=s.compliance,
             lifecycle=s.lifecycle,
+            title=s.title,
+            tokens=s.tokens,
+            last_activity_at=s.last_activity_at,
+            last_outcome=s.last_outcome,
+            running_invocation_id=self._running,
+            running_phase=self._phase if self._running else None,
+            queued=[p.invocation_id for p in s.pending],
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)
