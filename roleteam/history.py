@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from roleteam.constants import ACTIVITY_CALL_MODEL
-from roleteam.errors import SessionNotFoundError
+from roleteam.errors import SessionNotFoundError, no_session_message
 from roleteam.models import ModelCallInput, ModelReply
 
 
@@ -109,7 +109,8 @@ async def _read_run(
                 _fail(scheduled, attrs.scheduled_event_id, f"timed out: {attrs.failure.message}")
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise SessionNotFoundError(f"no session {workflow_id!r} on this server") from None
+            _, plan_id, role = (workflow_id.split(":", 2) + ["", ""])[:3]
+            raise SessionNotFoundError(no_session_message(plan_id, role)) from None
         raise
     return list(scheduled.values()), previous_run
 

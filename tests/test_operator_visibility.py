@@ -85,8 +85,11 @@ async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(
             activity = event.activity_task_scheduled_event_attributes.activity_type.name
             text = client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
             summaries.append(f"{activity} • {text}")
-    # The UI shows each as `type • summary`.
-    assert summaries[:4] == [
+    # The UI shows each as `type • summary`. A fresh session first looks for a closed run to take
+    # up, and reports to its plan; the invocations' own activities follow.
+    assert summaries[0] == "recover_role_state • take up the latest closed run's state"
+    work = [s for s in summaries if not s.startswith(("recover_role_state", "report_to_plan"))]
+    assert work[:4] == [
         "load_role_brief • inv-0 · developer",
         "call_model • inv-0 · turn 1 · default model",
         "load_role_brief • inv-1 · developer",

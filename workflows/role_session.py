@@ -159,6 +159,7 @@ class RoleSession:
                 c.ACTIVITY_RECOVER_ROLE_STATE,
                 RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
                 result_type=RecoveredState,
+                summary=self._summary("take up the latest closed run's state"),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
