@@ -161,10 +161,15 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
     @tool(
         server,
         description="Every role of the registry in a plan: its session state, or null where the role "
-        "was never invoked.",
+        "was never invoked; and `plan`, the plan's governance at a glance (team, status, roster, "
+        "finding counts, findings awaiting the Lead, budgets, completion gate), or null before the "
+        "plan exists (it starts with its first role invocation).",
         annotations=ToolAnnotations(read_only_hint=True),
     )
     async def plan_status(plan: Plan) -> dict[str, Any]:
+        from roleteam.mcp_plan_tools import plan_overview
+        from roleteam.plan_client import PlanTeam
+
         registry = _check(plan)
         async with connection.team(registry) as team:
             if not await team.worker_polling():
@@ -172,7 +177,11 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
                     f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
                     "start one with 'roleteam worker'"
                 )
-            return {"plan_id": plan, "roles": to_jsonable(await team.plan_status(plan))}
+            roles, governance = await asyncio.gather(
+                team.plan_status(plan),
+                plan_overview(PlanTeam(team.client, task_queue=team.task_queue), plan),
+            )
+            return {"plan_id": plan, "roles": to_jsonable(roles), "plan": governance}
 
     @tool(
         server,
