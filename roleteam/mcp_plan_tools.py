@@ -18,7 +18,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from roleteam.errors import RoleteamError
-from roleteam.mcp_role_tools import Plan, _check, _clip, _role_field
+from roleteam.mcp_role_tools import Plan, _check, _role_field
 from roleteam.mcp_server import TeamConnection, tool
 from roleteam.output import to_jsonable
 from roleteam.plan_client import PlanNotFoundError, PlanTeam
@@ -27,8 +27,14 @@ from roleteam.registry import RoleRegistry
 
 FINDINGS_MAX_LIMIT = 100
 FINDING_MAX_CHARS = 4_000
+# Characters of JSON one findings page returns at most, whatever the limits; next_offset pages on.
+FINDINGS_PAGE_CHARS = 100_000
 # Blockers and finding ids an overview lists at most; the counts are always whole.
 OVERVIEW_MAX_ITEMS = 20
+CLIP_NOTE = (
+    "\n[clipped: {shown} of {total} characters shown; ask list_findings with finding_id {id} and a "
+    "larger max_chars (up to 4000, the longest a finding's text can be)]"
+)
 # Where the whole loop is explained once; each tool's description repeats what it needs.
 LOOP = (
     "Findings wait for the Lead: a reporting role's finding stays open until the Lead reviews "
@@ -72,6 +78,12 @@ class FindingsPage(BaseModel):
     findings: list[FindingRow]
 
 
+def _clip(text: str, limit: int, finding_id: str) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + CLIP_NOTE.format(shown=limit, total=len(text), id=finding_id)
+
+
 def _row(finding: Finding, max_chars: int, history: bool) -> FindingRow:
     return FindingRow(
         id=finding.id,
@@ -82,8 +94,8 @@ def _row(finding: Finding, max_chars: int, history: bool) -> FindingRow:
         raised_by=finding.raised_by,
         assignee=finding.assignee,
         rounds=finding.rounds,
-        description=_clip(finding.description, max_chars) or "",
-        evidence=_clip(finding.evidence, max_chars) or "",
+        description=_clip(finding.description, max_chars, finding.id),
+        evidence=_clip(finding.evidence, max_chars, finding.id),
         files=finding.files,
         source_id=finding.source_id,
         invocation_id=finding.invocation_id,
@@ -189,7 +201,15 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
                     f"no finding {finding_id!r} in plan {plan!r}; "
                     f"list them with 'roleteam plan findings {plan}'"
                 )
-        page = chosen[offset : offset + limit]
+        page: list[FindingRow] = []
+        budget = FINDINGS_PAGE_CHARS
+        for finding in chosen[offset : offset + limit]:
+            row = _row(finding, max_chars, history=finding_id is not None)
+            size = len(row.model_dump_json())
+            if page and size > budget:
+                break
+            budget -= size
+            page.append(row)
         end = offset + len(page)
         return FindingsPage(
             plan_id=plan,
@@ -198,7 +218,7 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
             offset=offset,
             next_offset=end if end < len(chosen) else None,
             findings_by_status=state.findings_by_status,
-            findings=[_row(f, max_chars, history=finding_id is not None) for f in page],
+            findings=page,
         )
 
     @tool(

@@ -383,3 +383,40 @@ async def test_plan_status_before_the_plan_exists_shows_no_plan(mcp_session, wor
 
     assert status["plan"] is None
     assert set(status["roles"].values()) == {None}
+
+
+async def test_accepting_alone_invokes_nobody_and_a_fix_is_dispatched_once(mcp_session, worker, plan_id):
+    async with mcp_session() as session:
+        await call(session, "invoke_role", plan=plan_id, role="dev", prompt="Implement step 1.")
+        long_bug = {**BUG, "description": " ".join(["An empty url field returns 201."] * 40)}
+        await call(
+            session, "invoke_role", plan=plan_id, role="qa", prompt="Validate.\n" + finding_json(long_bug)
+        )
+        listed = await eventually(
+            lambda: call(session, "list_findings", plan=plan_id, status="open", max_chars=200)
+        )
+        accepted = await call(
+            session, "review_finding", plan=plan_id, finding_id="F-0001", decision="accept", reason="Fix it."
+        )
+        before = await call(session, "role_status", plan=plan_id, role="dev")
+        dispatched = await call(session, "dispatch_finding", plan=plan_id, finding_id="F-0001")
+        again = await call_error(session, "dispatch_finding", plan=plan_id, finding_id="F-0001")
+        unknown = await call_error(session, "dispatch_finding", plan=plan_id, finding_id="F-0999")
+
+        async def fixed():
+            page = await call(session, "list_findings", plan=plan_id, status="awaiting_revalidation")
+            return page["findings"]
+
+        await eventually(fixed)
+        after = await call(session, "role_status", plan=plan_id, role="dev")
+
+    description = listed["findings"][0]["description"]
+    assert description.startswith(long_bug["description"][:200])
+    assert f"200 of {len(long_bug['description'])} characters shown" in description
+    assert (accepted["finding"]["status"], accepted["dispatched"]) == ("accepted", None)
+    assert before["turns"] == 1, "accepting alone must not invoke the developer"
+    assert dispatched["dispatched"] == "fix:F-0001:r1"
+    # refused whether the fix is still running ("already dispatched") or delivered already
+    assert again.startswith(("F-0001 is already dispatched", "cannot dispatch F-0001: it is awaiting"))
+    assert after["turns"] == 2, "the fix ran once"
+    assert "F-0999" in unknown and "\n" not in unknown
