@@ -163,7 +163,8 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
         description="Every role of the registry in a plan: its session state, or null where the role "
         "was never invoked; and `plan`, the plan's governance at a glance (team, status, roster, "
         "finding counts, findings awaiting the Lead, budgets, completion gate), or null before the "
-        "plan exists (it starts with its first role invocation).",
+        "plan exists (it starts with its first role invocation) or, with `plan_error` saying why, "
+        "when the plan could not answer.",
         annotations=ToolAnnotations(read_only_hint=True),
     )
     async def plan_status(plan: Plan) -> dict[str, Any]:
@@ -180,8 +181,19 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
             roles, governance = await asyncio.gather(
                 team.plan_status(plan),
                 plan_overview(PlanTeam(team.client, task_queue=team.task_queue), plan),
+                return_exceptions=True,
             )
-            return {"plan_id": plan, "roles": to_jsonable(roles), "plan": governance}
+            if isinstance(roles, BaseException):
+                raise roles
+            status = {"plan_id": plan, "roles": to_jsonable(roles), "plan": None}
+            if isinstance(governance, RoleteamError):
+                # The roles' states stand on their own; say why the plan's picture is missing.
+                status["plan_error"] = str(governance)
+            elif isinstance(governance, BaseException):
+                raise governance
+            else:
+                status["plan"] = governance
+            return status
 
     @tool(
         server,

@@ -325,6 +325,15 @@ async def test_a_finding_waits_for_the_lead_and_is_fixed_only_after_review_and_d
         incomplete = await call_error(session, "complete_plan", plan=plan_id, reason="shipped")
         for role in ("pm", "planner", "release-manager"):  # "pm" is the lead's alias
             waived = await call(session, "waive", plan=plan_id, kind="role", name=role, reason="not needed")
+        skill = await call(
+            session,
+            "waive",
+            plan=plan_id,
+            kind="skill",
+            name="database-migration",
+            role="dev",
+            reason="no schema change",
+        )
         completed = await call(session, "complete_plan", plan=plan_id, reason="shipped")
         done = await call(session, "plan_status", plan=plan_id)
 
@@ -372,7 +381,9 @@ async def test_a_finding_waits_for_the_lead_and_is_fixed_only_after_review_and_d
     # the developer's fix completed an invocation, so three required roles are missing now
     assert incomplete.startswith("plan cannot complete, 3 blockers: missing_role lead: ")
     assert waived["gate"] == {"can_complete": True, "blockers": []}
+    assert skill["message"] == "skill 'database-migration' waived for developer: no schema change"
     assert "plan completed" in completed["message"]
+    assert done["plan"]["waivers"] == 4
     assert done["plan"]["status"] == "completed"
     assert done["plan"]["findings_by_status"] == {"resolved": 1} and done["plan"]["awaiting_lead"] == []
 
@@ -420,3 +431,15 @@ async def test_accepting_alone_invokes_nobody_and_a_fix_is_dispatched_once(mcp_s
     assert again.startswith(("F-0001 is already dispatched", "cannot dispatch F-0001: it is awaiting"))
     assert after["turns"] == 2, "the fix ran once"
     assert "F-0999" in unknown and "\n" not in unknown
+
+
+async def test_plan_updates_fail_at_once_when_no_worker_polls(mcp_session, task_queue, plan_id):
+    async with mcp_session() as session:
+        message = await call_error(
+            session, "review_finding", plan=plan_id, finding_id="F-0001", decision="reject", reason="noise"
+        )
+
+    assert message == (
+        f"no worker polls task queue {task_queue!r}, so the plan cannot answer; "
+        "start one with 'roleteam worker'"
+    )
