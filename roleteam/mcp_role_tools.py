@@ -161,10 +161,16 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
     @tool(
         server,
         description="Every role of the registry in a plan: its session state, or null where the role "
-        "was never invoked.",
+        "was never invoked; and `plan`, the plan's governance at a glance (team, status, roster, "
+        "finding counts, findings awaiting the Lead, budgets, completion gate), or null before the "
+        "plan exists (it starts with its first role invocation) or, with `plan_error` saying why, "
+        "when the plan could not answer.",
         annotations=ToolAnnotations(read_only_hint=True),
     )
     async def plan_status(plan: Plan) -> dict[str, Any]:
+        from roleteam.mcp_plan_tools import plan_overview
+        from roleteam.plan_client import PlanTeam
+
         registry = _check(plan)
         async with connection.team(registry) as team:
             if not await team.worker_polling():
@@ -172,7 +178,22 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
                     f"no worker polls task queue {team.task_queue!r}, so no role can answer; "
                     "start one with 'roleteam worker'"
                 )
-            return {"plan_id": plan, "roles": to_jsonable(await team.plan_status(plan))}
+            roles, governance = await asyncio.gather(
+                team.plan_status(plan),
+                plan_overview(PlanTeam(team.client, task_queue=team.task_queue), plan),
+                return_exceptions=True,
+            )
+            if isinstance(roles, BaseException):
+                raise roles
+            status = {"plan_id": plan, "roles": to_jsonable(roles), "plan": None}
+            if isinstance(governance, RoleteamError):
+                # The roles' states stand on their own; say why the plan's picture is missing.
+                status["plan_error"] = str(governance)
+            elif isinstance(governance, BaseException):
+                raise governance
+            else:
+                status["plan"] = governance
+            return status
 
     @tool(
         server,

@@ -33,7 +33,12 @@ INSTRUCTIONS = (
     "conversation across invocations: invoke_role asks a role to act and returns its artifact; "
     "role_status, plan_status and role_history show what the roles did; retire_role and "
     "reopen_role manage a role's lifecycle. An invocation_id is an idempotency key: repeat it to "
-    "wait again for the same invocation, which never runs twice."
+    "wait again for the same invocation, which never runs twice. Each plan also keeps a ledger of "
+    "findings its validating roles report: a finding waits for the Lead (you, when you lead the "
+    "team), and nothing is remediated until it is reviewed (review_finding accept) and dispatched "
+    "(dispatch=true or dispatch_finding); the revalidating role then closes it "
+    "(revalidate_finding). list_findings, plan_gate and plan_status show where the plan stands; "
+    "waive and complete_plan close it."
 )
 
 
@@ -101,15 +106,10 @@ ToolGroup = Callable[[MCPServer, TeamConnection], None]
 
 
 def tool_groups() -> list[ToolGroup]:
-    """The tool groups the server offers, in listing order.
+    """The tool groups the server offers, in listing order: role tools, then plan tools."""
+    from roleteam import mcp_plan_tools, mcp_role_tools
 
-    Plan tools (list_findings, review_finding, dispatch_finding, waive, plan_gate) go in a module
-    `roleteam/mcp_plan_tools.py` shaped like `roleteam/mcp_role_tools.py`; add its `register`
-    here.
-    """
-    from roleteam import mcp_role_tools
-
-    return [mcp_role_tools.register]
+    return [mcp_role_tools.register, mcp_plan_tools.register]
 
 
 def build_server(connection: TeamConnection) -> MCPServer:

@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from roleteam import constants as c
@@ -167,12 +168,10 @@ def _transient(err: RPCError) -> bool:
 
 
 def _root_message(err: BaseException) -> str:
+    """The refusal's own message: `str()` of an ApplicationError would prefix its type."""
     while err.__cause__ is not None:
         err = err.__cause__
-    message = str(err)
-    # The server prefixes a validator's rejection with its error type ("PlanRefused: …").
-    kind = getattr(err, "type", None)
-    return message.removeprefix(f"{kind}: ") if kind else message
+    return err.message if isinstance(err, FailureError) else str(err)
 
 
 def _plan_error(err: RPCError, plan_id: str) -> Exception:

@@ -16,9 +16,19 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from roleteam.constants import session_workflow_id
 from roleteam.models import ExecutionArtifact, RoleState
+from tests.plan_helpers import BUG, eventually, finding_json
 from tests.test_cli import ROLETEAM, run
 
 TOOLS = {"invoke_role", "role_status", "plan_status", "role_history", "retire_role", "reopen_role"}
+PLAN_TOOLS = {
+    "list_findings",
+    "review_finding",
+    "dispatch_finding",
+    "revalidate_finding",
+    "waive",
+    "plan_gate",
+    "complete_plan",
+}
 
 
 @pytest.fixture
@@ -64,7 +74,7 @@ async def test_lists_the_role_tools_with_json_schemas(mcp_session):
     async with mcp_session() as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
 
-    assert TOOLS <= set(tools)
+    assert TOOLS | PLAN_TOOLS <= set(tools)
     invoke = tools["invoke_role"]
     assert set(invoke.input_schema["required"]) == {"plan", "role", "prompt"}
     properties = invoke.input_schema["properties"]
@@ -74,7 +84,15 @@ async def test_lists_the_role_tools_with_json_schemas(mcp_session):
     assert tools["role_status"].annotations.read_only_hint
     history = tools["role_history"].input_schema["properties"]
     assert history["limit"]["maximum"] <= 50 and "offset" in history
-    assert all(tools[name].description for name in TOOLS)
+    assert all(tools[name].description for name in TOOLS | PLAN_TOOLS)
+    review = tools["review_finding"]
+    assert set(review.input_schema["required"]) == {"plan", "finding_id", "decision", "reason"}
+    assert review.input_schema["properties"]["decision"]["enum"] == ["accept", "reject", "defer", "clarify"]
+    assert "wait for the Lead" in review.description and "dispatch" in review.description
+    verdict = tools["revalidate_finding"].input_schema["properties"]["verdict"]
+    assert verdict["enum"] == ["resolved", "not_resolved"]
+    assert tools["list_findings"].input_schema["properties"]["limit"]["maximum"] <= 100
+    assert tools["plan_gate"].annotations.read_only_hint
 
 
 async def test_invoke_role_runs_once_per_id_and_history_pages_the_turns(mcp_session, worker, plan_id):
@@ -174,6 +192,12 @@ async def test_retire_refuses_invocations_and_reopen_resumes_the_same_history(mc
         ("role_history", {"role": "dev"}, ["history", "{plan}", "dev"]),
         ("retire_role", {"role": "dev", "reason": "done"}, ["retire", "{plan}", "dev", "--reason", "done"]),
         ("reopen_role", {"role": "dev", "reason": " "}, ["reopen", "{plan}", "dev", "--reason", " "]),
+        ("list_findings", {}, ["plan", "findings", "{plan}"]),
+        (
+            "review_finding",
+            {"finding_id": "F-0001", "decision": "accept", "reason": "ok", "assign": "wizard"},
+            ["plan", "review", "{plan}", "F-0001", "accept", "--reason", "ok", "--assign", "wizard"],
+        ),
     ],
     ids=[
         "bad-plan",
@@ -183,6 +207,8 @@ async def test_retire_refuses_invocations_and_reopen_resumes_the_same_history(mc
         "history-no-session",
         "retire-no-session",
         "empty-reason",
+        "findings-no-plan",
+        "assign-unknown-role",
     ],
 )
 async def test_errors_are_tool_errors_worded_as_the_cli_prints_them(
@@ -249,3 +275,171 @@ async def test_bad_http_address_is_a_one_line_usage_error(server_env, tmp_path):
         "error: --http 'localhost': give HOST:PORT with a port 1-65535, e.g. 127.0.0.1:8765"
     ]
     assert result.out == ""
+
+
+async def test_a_finding_waits_for_the_lead_and_is_fixed_only_after_review_and_dispatch(
+    mcp_session, server_env, worker, plan_id, tmp_path
+):
+    async def findings(session, **filters):
+        return await call(session, "list_findings", plan=plan_id, **filters)
+
+    async def awaiting_revalidation(session):
+        page = await findings(session, finding_id="F-0001")
+        return page if page["findings"][0]["status"] == "awaiting_revalidation" else None
+
+    async with mcp_session() as session:
+        reported = await call(
+            session, "invoke_role", plan=plan_id, role="qa", prompt="Validate step 1.\n" + finding_json(BUG)
+        )
+        listed = await eventually(lambda: findings(session, status="open"))
+        blocked = await call(session, "plan_gate", plan=plan_id)
+        waiting = await call(session, "plan_status", plan=plan_id)
+        accepted = await call(
+            session,
+            "review_finding",
+            plan=plan_id,
+            finding_id="F-0001",
+            decision="accept",
+            reason="Reject empty URLs with 422.",
+            dispatch=True,
+        )
+        fixed = await eventually(lambda: awaiting_revalidation(session))
+        developer = await call(session, "role_history", plan=plan_id, role="developer")
+        closed = await call(
+            session,
+            "revalidate_finding",
+            plan=plan_id,
+            finding_id="F-0001",
+            verdict="resolved",
+            by="qa",
+            reason="422 now",
+        )
+        refused = await call_error(
+            session, "review_finding", plan=plan_id, finding_id="F-0001", decision="accept", reason="again?"
+        )
+        cli = await run(  # the CLI's words for the same refusal
+            [*ROLETEAM, "plan", "review", plan_id, "F-0001", "accept", "--reason", "again?"],
+            server_env,
+            tmp_path,
+        )
+        incomplete = await call_error(session, "complete_plan", plan=plan_id, reason="shipped")
+        for role in ("pm", "planner", "release-manager"):  # "pm" is the lead's alias
+            waived = await call(session, "waive", plan=plan_id, kind="role", name=role, reason="not needed")
+        skill = await call(
+            session,
+            "waive",
+            plan=plan_id,
+            kind="skill",
+            name="database-migration",
+            role="dev",
+            reason="no schema change",
+        )
+        completed = await call(session, "complete_plan", plan=plan_id, reason="shipped")
+        done = await call(session, "plan_status", plan=plan_id)
+
+    assert reported["findings"]["submitted"] == ["high: POST /shorten accepts an empty URL"]
+    [row] = listed["findings"]
+    assert (row["id"], row["review"], row["raised_by"], row["severity"]) == (
+        "F-0001",
+        "pending",
+        "validator",
+        "high",
+    )
+    assert row["title"] == BUG["title"] and row["history"] is None
+    assert listed["findings_by_status"] == {"open": 1}
+    assert blocked["can_complete"] is False
+    assert {"kind": "finding", "subject": "F-0001"} in [
+        {"kind": b["kind"], "subject": b["subject"]} for b in blocked["blockers"]
+    ]
+    missing = {b["subject"] for b in blocked["blockers"] if b["kind"] == "missing_role"}
+    assert missing == {"lead", "planner", "developer", "release-manager"}
+    overview = waiting["plan"]
+    assert (overview["team"], overview["status"], overview["awaiting_lead"]) == (
+        "standard",
+        "active",
+        ["F-0001"],
+    )
+    assert overview["gate"]["can_complete"] is False
+    assert {e["role"] for e in overview["roster"]} >= {"validator", "developer"}
+    assert waiting["roles"]["validator"]["turns"] == 1
+
+    assert accepted["dispatched"] == "fix:F-0001:r1"
+    assert accepted["finding"]["assignee"] == "developer"
+    [fix] = fixed["findings"]
+    assert fix["rounds"] == 1 and [t["action"] for t in fix["history"]] == [
+        "reported",
+        "accepted",
+        "dispatched",
+        "fix delivered",
+    ]
+    [turn] = developer["turns"]  # the developer's only turn is the dispatched fix
+    assert turn["invocation_id"] == "fix:F-0001:r1" and "Reject empty URLs with 422." in turn["prompt"]
+
+    assert closed["finding"]["status"] == "resolved"
+    assert refused.startswith("cannot accept F-0001: it is resolved")
+    assert cli.code == 1 and cli.err_lines == [f"error: {refused}"]
+    # the developer's fix completed an invocation, so three required roles are missing now
+    assert incomplete.startswith("plan cannot complete, 3 blockers: missing_role lead: ")
+    assert waived["gate"] == {"can_complete": True, "blockers": []}
+    assert skill["message"] == "skill 'database-migration' waived for developer: no schema change"
+    assert "plan completed" in completed["message"]
+    assert done["plan"]["waivers"] == 4
+    assert done["plan"]["status"] == "completed"
+    assert done["plan"]["findings_by_status"] == {"resolved": 1} and done["plan"]["awaiting_lead"] == []
+
+
+async def test_plan_status_before_the_plan_exists_shows_no_plan(mcp_session, worker, plan_id):
+    async with mcp_session() as session:
+        status = await call(session, "plan_status", plan=plan_id)
+
+    assert status["plan"] is None
+    assert set(status["roles"].values()) == {None}
+
+
+async def test_accepting_alone_invokes_nobody_and_a_fix_is_dispatched_once(mcp_session, worker, plan_id):
+    async with mcp_session() as session:
+        await call(session, "invoke_role", plan=plan_id, role="dev", prompt="Implement step 1.")
+        long_bug = {**BUG, "description": " ".join(["An empty url field returns 201."] * 40)}
+        await call(
+            session, "invoke_role", plan=plan_id, role="qa", prompt="Validate.\n" + finding_json(long_bug)
+        )
+        listed = await eventually(
+            lambda: call(session, "list_findings", plan=plan_id, status="open", max_chars=200)
+        )
+        accepted = await call(
+            session, "review_finding", plan=plan_id, finding_id="F-0001", decision="accept", reason="Fix it."
+        )
+        before = await call(session, "role_status", plan=plan_id, role="dev")
+        dispatched = await call(session, "dispatch_finding", plan=plan_id, finding_id="F-0001")
+        again = await call_error(session, "dispatch_finding", plan=plan_id, finding_id="F-0001")
+        unknown = await call_error(session, "dispatch_finding", plan=plan_id, finding_id="F-0999")
+
+        async def fixed():
+            page = await call(session, "list_findings", plan=plan_id, status="awaiting_revalidation")
+            return page["findings"]
+
+        await eventually(fixed)
+        after = await call(session, "role_status", plan=plan_id, role="dev")
+
+    description = listed["findings"][0]["description"]
+    assert description.startswith(long_bug["description"][:200])
+    assert f"200 of {len(long_bug['description'])} characters shown" in description
+    assert (accepted["finding"]["status"], accepted["dispatched"]) == ("accepted", None)
+    assert before["turns"] == 1, "accepting alone must not invoke the developer"
+    assert dispatched["dispatched"] == "fix:F-0001:r1"
+    # refused whether the fix is still running ("already dispatched") or delivered already
+    assert again.startswith(("F-0001 is already dispatched", "cannot dispatch F-0001: it is awaiting"))
+    assert after["turns"] == 2, "the fix ran once"
+    assert "F-0999" in unknown and "\n" not in unknown
+
+
+async def test_plan_updates_fail_at_once_when_no_worker_polls(mcp_session, task_queue, plan_id):
+    async with mcp_session() as session:
+        message = await call_error(
+            session, "review_finding", plan=plan_id, finding_id="F-0001", decision="reject", reason="noise"
+        )
+
+    assert message == (
+        f"no worker polls task queue {task_queue!r}, so the plan cannot answer; "
+        "start one with 'roleteam worker'"
+    )
