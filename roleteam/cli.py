@@ -13,7 +13,7 @@ import typer
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
-from roleteam.errors import RoleteamError
+from roleteam.errors import InvocationRefusedError, RoleteamError
 from roleteam.exit import hard_exit
 from roleteam.output import (
     artifact_text,
@@ -73,6 +73,9 @@ def invoke(
     domain: Annotated[Optional[list[str]], typer.Option(help="Declared domain (repeatable).")] = None,
     file: Annotated[Optional[list[str]], typer.Option(help="File the work touches (repeatable).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the artifact.")] = 900.0,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Run again an --id whose stored status is failed.")
+    ] = False,
     json_out: JsonOpt = False,
     address: AddressOpt = None,
 ) -> None:
@@ -86,8 +89,16 @@ def invoke(
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
     registry = _check(plan, role)
+    if retry and not invocation_id:
+        raise RoleteamError("--retry needs --id: name the failed invocation to run again")
     request = RoleTeam.request(
-        prompt, invocation_id, mode=mode, requested_by=requested_by, domains=domain or [], files=file or []
+        prompt,
+        invocation_id,
+        mode=mode,
+        requested_by=requested_by,
+        domains=domain or [],
+        files=file or [],
+        retry=retry,
     )
 
     async def go():
@@ -99,8 +110,12 @@ def invoke(
                 "invocation runs when one starts ('roleteam worker')"
             )
         if no_wait or idle:
-            # An update no worker has accepted yet is not durable; the signal is.
-            await team.send(plan, role, request)
+            # An update no worker has accepted yet is not durable; the signal is. A refusal on
+            # arrival (queue full, role retired) is reported rather than passed over.
+            try:
+                await team.send(plan, role, request)
+            except InvocationRefusedError as err:
+                return err.artifact
         if no_wait:
             return request.invocation_id
         try:
@@ -113,15 +128,21 @@ def invoke(
             ) from None
 
     result = asyncio.run(go())
-    if no_wait:
+    if isinstance(result, str):
         print_json({"invocation_id": result, "queued": True}) if json_out else console.print(
             f"queued {result}"
         )
-    elif json_out:
+        return
+    if json_out:
         print_json(result)
     else:
         console.print(artifact_text(result))
-    if not no_wait and result.status != "completed":
+    if result.status == "failed" and not retry:
+        err_console.print(
+            f"invocation {result.invocation_id!r} failed; once the cause is fixed, run it again "
+            f"with: roleteam invoke {plan} {role} PROMPT --id {result.invocation_id} --retry"
+        )
+    if result.status != "completed":
         raise typer.Exit(3)
 
 

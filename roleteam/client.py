@@ -41,6 +41,7 @@ from roleteam.constants import (
 from roleteam.errors import (
     ConnectionFailedError,
     InvalidInputError,
+    InvocationRefusedError,
     RoleteamError,
     SessionNotFoundError,
 )
@@ -59,6 +60,42 @@ DEFAULT_ADDRESS = "localhost:7233"
 TASK_QUEUE_ENV = "ROLETEAM_TASK_QUEUE"
 BUDGET_ENV = "ROLETEAM_CONTEXT_TOKEN_BUDGET"
 WAIT_RETRIES = 600
+# Transient RPC failures are retried with bounded backoff (about 10 s in all): invocation ids are
+# idempotency keys and retire/reopen ignore a repeat, so sending again is always safe.
+TRANSIENT_RETRIES = 8
+TRANSIENT_STATUSES = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+    }
+)
+# While a run closes for continue-as-new the server refuses signals for a moment
+# (temporalio/temporal issue 8097).
+WORKFLOW_CLOSING = "workflow is closing"
+
+
+def is_transient(err: RPCError) -> bool:
+    """Whether sending the same request again may succeed: the server was busy, not the request bad."""
+    if WORKFLOW_CLOSING in err.message:
+        return True
+    return err.status in TRANSIENT_STATUSES and "in-flight updates" not in err.message
+
+
+def backoff(attempt: int) -> float:
+    return min(0.1 * 2**attempt, 3.0)
+
+
+async def with_retries(call, attempts: int = TRANSIENT_RETRIES):
+    """Await `call()`, trying again on transient RPC errors; the last error is raised as is."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RPCError as err:
+            if not is_transient(err) or attempt == attempts - 1:
+                raise
+        await asyncio.sleep(backoff(attempt))
 
 
 def configured_options() -> SessionOptions:
@@ -157,6 +194,7 @@ class RoleTeam:
         # workflow at once (10 on the dev server): past that the invocation is queued durably by
         # signal and the update, now for a known id, is tried again until it finds room.
         queued = False
+        transient = 0
         for attempt in range(WAIT_RETRIES):
             operation = WithStartWorkflowOperation(  # single-use: a new one per attempt
                 WORKFLOW_TYPE,
@@ -176,10 +214,12 @@ class RoleTeam:
                 if _error_type(err) != ROLLING_OVER_ERROR:
                     raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
             except RPCError as err:
-                if "in-flight updates" not in err.message:
+                if is_transient(err) and transient < TRANSIENT_RETRIES:
+                    transient += 1
+                elif "in-flight updates" not in err.message:
                     raise RoleteamError(f"Temporal refused the request: {err.message}") from None
-                if not queued:
-                    await self.send(plan_id, role, request)
+                elif not queued:
+                    await self.send(plan_id, role, request, check=False)
                     queued = True
             await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
         raise RoleteamError(
@@ -187,18 +227,39 @@ class RoleTeam:
             f"{WAIT_RETRIES} tries; wait for it again with the same id"
         )
 
-    async def send(self, plan_id: str, role: str, request: InvokeInput) -> str:
-        """Queue one invocation without waiting (signal-with-start); returns its id."""
+    async def send(self, plan_id: str, role: str, request: InvokeInput, check: bool = True) -> str:
+        """Queue one invocation without waiting (signal-with-start); returns its id.
+
+        With `check` (and a worker polling), the session is asked for the id's artifact right
+        after the signal: a request refused on arrival (queue full, role retired, bad prompt)
+        raises InvocationRefusedError with the refusal, so the sender hears about it.
+        """
         start = self._start_input(plan_id, role)
-        await self.client.start_workflow(
-            WORKFLOW_TYPE,
-            start,
-            id=session_workflow_id(start.plan_id, start.role),
-            task_queue=self.task_queue,
-            start_signal=SIGNAL_INVOKE,
-            start_signal_args=[request],
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
+
+        async def signal() -> None:
+            await self.client.start_workflow(
+                WORKFLOW_TYPE,
+                start,
+                id=session_workflow_id(start.plan_id, start.role),
+                task_queue=self.task_queue,
+                start_signal=SIGNAL_INVOKE,
+                start_signal_args=[request],
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+
+        try:
+            await with_retries(signal)
+        except RPCError as err:
+            raise RoleteamError(
+                f"Temporal refused invocation {request.invocation_id!r}: {err.message}; send it "
+                "again with the same id (it never runs twice)"
+            ) from None
+        if check and await self.worker_polling():
+            artifact = await self.artifact(plan_id, role, request.invocation_id)
+            if artifact is not None and artifact.status == "refused":
+                raise InvocationRefusedError(
+                    f"invocation {request.invocation_id!r} was refused: {artifact.reason}", artifact
+                )
         return request.invocation_id
 
     async def retire(self, plan_id: str, role: str, reason: str, by: str | None = None) -> None:
@@ -214,7 +275,7 @@ class RoleTeam:
             raise InvalidInputError("; ".join(problems))
         handle = self.handle(plan_id, role)
         try:
-            await handle.signal(signal, request)
+            await with_retries(lambda: handle.signal(signal, request))
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None
 

@@ -59,6 +59,8 @@ MAX_ACTIVITY_INPUT_BYTES = 1_800 * 1024
 MAX_CARRY_BYTES = 1_600 * 1024
 # Error type of an `invoke_and_wait` rejected while the session hands over to a new run.
 ROLLING_OVER_ERROR = "RollingOver"
+# workflow.patched ids: each marks a behaviour change running histories must replay around.
+PATCH_RETRY_FAILED = "retry-failed-invocation"
 # Retire/reopen trail entries kept (the oldest fall away past this).
 MAX_LIFECYCLE_EVENTS = 200
 

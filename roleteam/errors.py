@@ -29,3 +29,11 @@ class ConnectionFailedError(RoleteamError):
 
 class SessionNotFoundError(RoleteamError):
     """No role session exists yet for the (plan, role) asked about."""
+
+
+class InvocationRefusedError(RoleteamError):
+    """An invocation sent without waiting was refused by its session; `artifact` says why."""
+
+    def __init__(self, message: str, artifact=None) -> None:
+        super().__init__(message)
+        self.artifact = artifact

@@ -11,7 +11,10 @@ Shapes:
 - invocations refused while retired: one queued before `retire` (refused when dequeued), one
   signalled and one updated while retired (refused on arrival), then reopen and a re-send;
 - failed model calls against the fake OpenAI-compatible server: HTTP 500 until the retries run
-  out, then a non-retryable HTTP 401, then a successful call.
+  out, then a non-retryable HTTP 401, then a successful call;
+- `retry: true` of a failed invocation by update and by signal, and of a completed one (ignored).
+
+`python tests/make_replay_histories.py retry_failed` records only the shapes named.
 """
 
 from __future__ import annotations
@@ -116,6 +119,24 @@ async def failed_model_call(client, queue: str, fake: FakeOpenAI) -> None:
     write("failed_model_call", history)
 
 
+async def retry_failed(client, queue: str, fake: FakeOpenAI) -> None:
+    team = RoleTeam(client, task_queue=queue)
+    plan, role = "replay-retry", "developer"
+    bad = Scripted(status=400, body={"error": {"message": "context too long"}})
+    async with build_worker(client, queue):
+        fake.script.append(bad)
+        await team.invoke(plan, role, team.request("first", "inv-a"))
+        await team.invoke(plan, role, team.request("first", "inv-a"))  # stored failure returned
+        await team.invoke(plan, role, team.request("first", "inv-a", retry=True))
+        await team.invoke(plan, role, team.request("first", "inv-a", retry=True))  # completed: kept
+        fake.script.append(bad)
+        await team.invoke(plan, role, team.request("second", "inv-b"))
+        await team.send(plan, role, team.request("second", "inv-b", retry=True))
+        await until(lambda: _artifact_is(team, plan, role, "inv-b", "completed"), "signal retry")
+        history = await team.handle(plan, role).fetch_history()
+    write("retry_failed", history)
+
+
 async def _state(team, plan, role, check) -> bool:
     return check(await team.state(plan, role))
 
@@ -125,13 +146,14 @@ async def _artifact_is(team, plan, role, invocation_id, status) -> bool:
     return artifact is not None and artifact.status == status
 
 
-async def record() -> None:
+async def record(shapes: set[str]) -> None:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False
     )
     try:
         os.environ["ROLETEAM_PROVIDER"] = "echo"
-        await continue_as_new(env.client, f"tq-{uuid.uuid4()}")
+        if not shapes or "continue_as_new" in shapes:
+            await continue_as_new(env.client, f"tq-{uuid.uuid4()}")
         fake = FakeOpenAI().start()
         os.environ.update(
             ROLETEAM_PROVIDER="openai",
@@ -139,13 +161,14 @@ async def record() -> None:
             OPENAI_API_KEY="sk-test-not-a-secret",
             ROLETEAM_MODEL="fake-model",
         )
-        await refused_while_retired(env.client, f"tq-{uuid.uuid4()}", fake)
-        await failed_model_call(env.client, f"tq-{uuid.uuid4()}", fake)
+        for shape in (refused_while_retired, failed_model_call, retry_failed):
+            if not shapes or shape.__name__ in shapes:
+                await shape(env.client, f"tq-{uuid.uuid4()}", fake)
         fake.stop()
     finally:
         await env.shutdown()
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(set(sys.argv[1:])))
     hard_exit(0)
