@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from activities.settings import check_provider_settings
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
 from roleteam.devserver import DevServer, port_open
 from roleteam.errors import RoleteamError
@@ -30,6 +31,7 @@ SCRIPT = [
 async def run_demo(plan_id: str | None, keep: bool, json_out: bool, address: str | None) -> None:
     if plan_id is not None:
         validate_plan_id(plan_id)  # before a server is started for nothing
+    check_provider_settings()
     address = address or DEFAULT_ADDRESS
     server = None
     host, _, port = address.rpartition(":")
