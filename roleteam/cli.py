@@ -312,6 +312,48 @@ def demo(
     asyncio.run(run_demo(plan_id=plan, keep=keep, json_out=json_out, address=address))
 
 
+@app.command("codec-server")
+def codec_server(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8081,
+    ip: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    origin: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Web UI origin allowed by CORS (repeatable; default the dev server's UI)."),
+    ] = None,
+) -> None:
+    """Serve the Temporal codec endpoint (/encode, /decode) with the keys of $ROLETEAM_ENCRYPTION_KEY_FILE."""
+    from roleteam.codec import KEY_FILE_ENV, configured_codec
+    from roleteam.codec_server import DEFAULT_ORIGINS, CodecServer
+
+    codec = configured_codec()
+    if codec is None:
+        raise RoleteamError(f"{KEY_FILE_ENV} is not set: point it at the key file the workers use")
+    try:
+        server = CodecServer(codec, ip, port, tuple(origin or DEFAULT_ORIGINS))
+    except OSError as err:
+        raise RoleteamError(f"cannot listen on {ip}:{port} ({err.strerror}); pick another --port") from None
+    err_console.print(
+        f"codec server on {server.url} (keys {', '.join(codec.key_ids)}; encrypting with "
+        f"{codec.active}); use it with 'temporal … --codec-endpoint {server.url}' or the Web UI's "
+        "codec server setting; Ctrl-C stops it"
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+
+
+@app.command("codec-key")
+def codec_key(key_id: str) -> None:
+    """Print a new 'KEY_ID BASE64_KEY' line for $ROLETEAM_ENCRYPTION_KEY_FILE (first line encrypts)."""
+    from roleteam.codec import new_key_line
+
+    typer.echo(new_key_line(key_id))
+
+
 @policy_app.command("check")
 def policy_check(
     path: Annotated[
@@ -338,7 +380,13 @@ def main() -> None:
     except KeyboardInterrupt:
         code = 130
     except Exception as err:  # an unexpected failure still reaches the user as one line
-        print_error(f"{type(err).__name__}: {err}")
+        if "binary/encrypted" in str(err):
+            print_error(
+                "the session's payloads are encrypted: set ROLETEAM_ENCRYPTION_KEY_FILE to the "
+                "key file its workers use"
+            )
+        else:
+            print_error(f"{type(err).__name__}: {err}")
         code = 1
     hard_exit(code)
 

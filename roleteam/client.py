@@ -22,10 +22,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from roleteam.codec import data_converter
 from roleteam.constants import (
     QUERY_ARTIFACT,
     QUERY_STATE,
@@ -120,6 +120,7 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
     `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, TLS settings and the
     `temporal` CLI's config file all apply; the default is localhost:7233, namespace default.
+    With `$ROLETEAM_ENCRYPTION_KEY_FILE` set, every payload is encrypted (roleteam.codec).
     """
     config = dict(ClientConfig.load_client_connect_config())
     config.setdefault("target_host", DEFAULT_ADDRESS)
@@ -128,7 +129,7 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
     if namespace:
         config["namespace"] = namespace
     try:
-        return await Client.connect(**config, data_converter=pydantic_data_converter)
+        return await Client.connect(**config, data_converter=data_converter())
     except RuntimeError as err:
         raise ConnectionFailedError(
             f"cannot reach Temporal at {config['target_host']}: start one with "
