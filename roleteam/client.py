@@ -74,11 +74,13 @@ TRANSIENT_STATUSES = frozenset(
 # While a run closes for continue-as-new the server refuses signals for a moment
 # (temporalio/temporal issue 8097).
 WORKFLOW_CLOSING = "workflow is closing"
+# What the SDK reports while the server is unreachable, e.g. during its restart.
+TRANSPORT_ERROR = "transport error"
 
 
 def is_transient(err: RPCError) -> bool:
     """Whether sending the same request again may succeed: the server was busy, not the request bad."""
-    if WORKFLOW_CLOSING in err.message:
+    if WORKFLOW_CLOSING in err.message or TRANSPORT_ERROR in err.message:
         return True
     return err.status in TRANSIENT_STATUSES and "in-flight updates" not in err.message
 

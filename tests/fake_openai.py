@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,7 @@ class Scripted:
     body: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # sent as the body verbatim (e.g. malformed JSON)
 
 
 class FakeOpenAI:
@@ -27,6 +29,8 @@ class FakeOpenAI:
         self.script: list[Scripted] = []
         self._lock = threading.Lock()
         self.request_arrived = threading.Event()
+        # Optional: picks the answer to each request body when the script is empty.
+        self.decide: Callable[[dict], Scripted | None] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,7 +41,10 @@ class FakeOpenAI:
                     fake.requests.append(
                         {"path": self.path, "body": body, "authorization": self.headers.get("authorization")}
                     )
-                    step = fake.script.pop(0) if fake.script else Scripted()
+                    step = fake.script.pop(0) if fake.script else None
+                    if step is None and fake.decide is not None:
+                        step = fake.decide(body)
+                    step = step or Scripted()
                 fake.request_arrived.set()
                 if step.delay:
                     time.sleep(step.delay)
@@ -50,7 +57,7 @@ class FakeOpenAI:
                         else {"error": {"message": f"scripted failure {step.status}", "type": "test"}}
                     )
                 )
-                data = json.dumps(payload).encode()
+                data = step.raw if step.raw is not None else json.dumps(payload).encode()
                 try:
                     self.send_response(step.status)
                     self.send_header("content-type", "application/json")

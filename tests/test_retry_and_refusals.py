@@ -92,3 +92,44 @@ async def test_send_reports_a_full_queue(client, task_queue, worker, plan_id, fa
         await team.send(plan_id, "developer", team.request(f"wait {n}", f"q-{n}"), check=False)
     with pytest.raises(InvocationRefusedError, match="queue is full"):
         await team.send(plan_id, "developer", team.request("one too many", "q-extra"))
+
+
+async def test_transient_rpc_errors_are_sent_again_and_others_are_not(monkeypatch):
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from roleteam import client as client_module
+
+    monkeypatch.setattr(client_module, "backoff", lambda attempt: 0)
+    closing = RPCError(
+        "workflow operation can not be applied because workflow is closing",
+        RPCStatusCode.FAILED_PRECONDITION,
+        b"",
+    )
+    answers = [closing, RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""), "sent"]
+
+    async def flaky():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert await client_module.with_retries(flaky) == "sent"
+
+    calls = []
+
+    async def refused():
+        calls.append(1)
+        raise RPCError("invalid argument", RPCStatusCode.INVALID_ARGUMENT, b"")
+
+    with pytest.raises(RPCError, match="invalid argument"):
+        await client_module.with_retries(refused)
+    assert len(calls) == 1, "a request the server refused as bad is not sent again"
+
+    async def always_closing():
+        calls.append(1)
+        raise closing
+
+    calls.clear()
+    with pytest.raises(RPCError, match="closing"):
+        await client_module.with_retries(always_closing)
+    assert len(calls) == client_module.TRANSIENT_RETRIES, "retries are bounded"
