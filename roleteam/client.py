@@ -257,8 +257,13 @@ class RoleTeam:
                 f"Temporal refused invocation {request.invocation_id!r}: {err.message}; send it "
                 "again with the same id (it never runs twice)"
             ) from None
-        if check and await self.worker_polling():
-            artifact = await self.artifact(plan_id, role, request.invocation_id)
+        if check:
+            artifact = None
+            try:
+                if await self.worker_polling():  # else nothing could answer the query yet
+                    artifact = await self.artifact(plan_id, role, request.invocation_id, timeout=5.0)
+            except (RoleteamError, RPCError):
+                pass  # the check could not be made; the signal is durable all the same
             if artifact is not None and artifact.status == "refused":
                 raise InvocationRefusedError(
                     f"invocation {request.invocation_id!r} was refused: {artifact.reason}", artifact
@@ -290,13 +295,15 @@ class RoleTeam:
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None
 
-    async def artifact(self, plan_id: str, role: str, invocation_id: str) -> ExecutionArtifact | None:
+    async def artifact(
+        self, plan_id: str, role: str, invocation_id: str, timeout: float = 10.0
+    ) -> ExecutionArtifact | None:
         try:
             return await self.handle(plan_id, role).query(
                 QUERY_ARTIFACT,
                 ArtifactQuery(invocation_id=invocation_id),
                 result_type=ExecutionArtifact | None,
-                rpc_timeout=timedelta(seconds=10),
+                rpc_timeout=timedelta(seconds=timeout),
             )
         except RPCError as err:
             raise _not_found(err, plan_id, role) from None

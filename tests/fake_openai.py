@@ -81,7 +81,8 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def completion(self, body: dict) -> dict:
-        last = body["messages"][-1]["content"]
+        messages = body.get("messages") or [{}]  # a body cut short by a killed client has none
+        last = str(messages[-1].get("content", ""))
         reply = f"fake reply {len(self.requests)} to: {last[:200]}"
         return {
             "id": f"chatcmpl-{len(self.requests)}",
