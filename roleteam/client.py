@@ -7,6 +7,7 @@ Temporal, so a bad request fails here with a clear message instead of inside a w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -217,6 +218,10 @@ class RoleTeam:
                 if _error_type(err) != ROLLING_OVER_ERROR:
                     raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
             except RPCError as err:
+                # The operation holds the same error for its start; read it so asyncio does not
+                # report it as never retrieved.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(operation.workflow_handle(), 0.1)
                 if is_transient(err) and transient < TRANSIENT_RETRIES:
                     transient += 1
                 elif "in-flight updates" not in err.message:
