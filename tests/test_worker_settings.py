@@ -36,10 +36,14 @@ def clean_env(**extra: str) -> dict[str, str]:
             {"ROLETEAM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "localhost:8000"},
             "OPENAI_BASE_URL='localhost:8000' is not an http(s) URL",
         ),
+        (
+            {"ROLETEAM_ENCRYPTION_KEY_FILE": "/nonexistent/keys"},
+            "ROLETEAM_ENCRYPTION_KEY_FILE='/nonexistent/keys' cannot be read",
+        ),
     ],
-    ids=["unknown-provider", "missing-key", "bad-base-url"],
+    ids=["unknown-provider", "missing-key", "bad-base-url", "missing-key-file"],
 )
-async def test_worker_with_unworkable_provider_settings_exits_with_one_line(argv, settings, named, tmp_path):
+async def test_worker_with_unworkable_settings_exits_with_one_line(argv, settings, named, tmp_path):
     # No server is reachable either: the provider check comes first, so it is what is reported.
     result = await run(argv, clean_env(TEMPORAL_ADDRESS="127.0.0.1:1", **settings), tmp_path)
 
