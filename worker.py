@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
+from activities.settings import check_provider_settings
 from roleteam.client import connect
 from roleteam.errors import RoleteamError
 from roleteam.exit import hard_exit
@@ -21,18 +22,20 @@ from roleteam.worker_runtime import build_worker
 
 
 async def run_worker(address: str | None = None) -> None:
+    serving = check_provider_settings()  # before connecting: a bad setting fails at once
     client = await connect(address)
     worker = build_worker(client, graceful_shutdown_timeout=timedelta(seconds=20))
-    logging.getLogger("roleteam").info(
-        "worker serving task queue %r on %s; Ctrl-C stops it",
-        worker.task_queue,
-        client.service_client.config.target_host,
-    )
-    await warn_on_short_retention(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    logging.getLogger("roleteam").info(
+        "worker serving task queue %r on %s with %s; Ctrl-C stops it",
+        worker.task_queue,
+        client.service_client.config.target_host,
+        serving,
+    )
+    await warn_on_short_retention(client)
     async with worker:  # on SIGINT/SIGTERM: stop polling, let running tasks finish, leave
         await stop.wait()
     logging.getLogger("roleteam").info("worker stopped")

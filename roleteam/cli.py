@@ -14,7 +14,7 @@ import typer
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
-from roleteam.errors import RoleteamError, SessionNotFoundError, no_session_message
+from roleteam.errors import InvocationRefusedError, RoleteamError, SessionNotFoundError, no_session_message
 from roleteam.exit import hard_exit
 from roleteam.output import (
     artifact_text,
@@ -88,6 +88,9 @@ def invoke(
     domain: Annotated[Optional[list[str]], typer.Option(help="Declared domain (repeatable).")] = None,
     file: Annotated[Optional[list[str]], typer.Option(help="File the work touches (repeatable).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the artifact.")] = 900.0,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Run again an --id whose stored status is failed.")
+    ] = False,
     json_out: JsonOpt = False,
     address: AddressOpt = None,
 ) -> None:
@@ -101,8 +104,16 @@ def invoke(
     if mode not in EXECUTION_MODES:
         raise RoleteamError(f"--mode {mode!r} is not a mode; use one of {', '.join(EXECUTION_MODES)}")
     registry = _check(plan, role)
+    if retry and not invocation_id:
+        raise RoleteamError("--retry needs --id: name the failed invocation to run again")
     request = RoleTeam.request(
-        prompt, invocation_id, mode=mode, requested_by=requested_by, domains=domain or [], files=file or []
+        prompt,
+        invocation_id,
+        mode=mode,
+        requested_by=requested_by,
+        domains=domain or [],
+        files=file or [],
+        retry=retry,
     )
 
     async def go():
@@ -115,8 +126,12 @@ def invoke(
                 "invocation runs when one starts ('roleteam worker')"
             )
         if no_wait or idle:
-            # An update no worker has accepted yet is not durable; the signal is.
-            await team.send(plan, role, request)
+            # An update no worker has accepted yet is not durable; the signal is. A refusal on
+            # arrival (queue full, role retired) is reported rather than passed over.
+            try:
+                await team.send(plan, role, request)
+            except InvocationRefusedError as err:
+                return err.artifact
         if no_wait:
             # A retired role refuses on arrival; say so instead of "queued".
             return (await team.refusal_on_arrival(plan, role, request.invocation_id)) if not idle else None
@@ -140,6 +155,11 @@ def invoke(
         print_json(result)
     else:
         console.print(artifact_text(result))
+    if result.status == "failed" and not retry:
+        err_console.print(
+            f"invocation {result.invocation_id!r} failed; once the cause is fixed, run it again "
+            f"with: roleteam invoke {plan} {role} PROMPT --id {result.invocation_id} --retry"
+        )
     if result.status != "completed":
         raise typer.Exit(3)
 
@@ -382,6 +402,48 @@ def demo(
     )
 
 
+@app.command("codec-server")
+def codec_server(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8081,
+    ip: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    origin: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Web UI origin allowed by CORS (repeatable; default the dev server's UI)."),
+    ] = None,
+) -> None:
+    """Serve the Temporal codec endpoint (/encode, /decode) with the keys of $ROLETEAM_ENCRYPTION_KEY_FILE."""
+    from roleteam.codec import KEY_FILE_ENV, configured_codec
+    from roleteam.codec_server import DEFAULT_ORIGINS, CodecServer
+
+    codec = configured_codec()
+    if codec is None:
+        raise RoleteamError(f"{KEY_FILE_ENV} is not set: point it at the key file the workers use")
+    try:
+        server = CodecServer(codec, ip, port, tuple(origin or DEFAULT_ORIGINS))
+    except OSError as err:
+        raise RoleteamError(f"cannot listen on {ip}:{port} ({err.strerror}); pick another --port") from None
+    err_console.print(
+        f"codec server on {server.url} (keys {', '.join(codec.key_ids)}; encrypting with "
+        f"{codec.active}); use it with 'temporal … --codec-endpoint {server.url}' or the Web UI's "
+        "codec server setting; Ctrl-C stops it"
+    )
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+
+
+@app.command("codec-key")
+def codec_key(key_id: str) -> None:
+    """Print a new 'KEY_ID BASE64_KEY' line for $ROLETEAM_ENCRYPTION_KEY_FILE (first line encrypts)."""
+    from roleteam.codec import new_key_line
+
+    typer.echo(new_key_line(key_id))
+
+
 @policy_app.command("check")
 def policy_check(
     path: Annotated[
@@ -424,7 +486,14 @@ def main() -> None:
     except KeyboardInterrupt:
         code = 130
     except Exception as err:  # an unexpected failure still reaches the user as one line
-        message, code = f"{type(err).__name__}: {err}", 1
+        if "binary/encrypted" in str(err):
+            message = (
+                "the session's payloads are encrypted: set ROLETEAM_ENCRYPTION_KEY_FILE to the "
+                "key file its workers use"
+            )
+        else:
+            message = f"{type(err).__name__}: {err}"
+        code = 1
     if message is not None:
         print_error(message)
         if json_mode:

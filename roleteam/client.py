@@ -7,6 +7,7 @@ Temporal, so a bad request fails here with a clear message instead of inside a w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import uuid
@@ -24,11 +25,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from roleteam import tracing
+from roleteam.codec import data_converter
 from roleteam.constants import (
     QUERY_ARTIFACT,
     QUERY_STATE,
@@ -44,6 +45,7 @@ from roleteam.constants import (
 from roleteam.errors import (
     ConnectionFailedError,
     InvalidInputError,
+    InvocationRefusedError,
     RoleteamError,
     SessionNotFoundError,
     no_session_message,
@@ -65,6 +67,45 @@ BUDGET_ENV = "ROLETEAM_CONTEXT_TOKEN_BUDGET"
 WAIT_RETRIES = 600
 # host:port, with the host a name, an IPv4 address or a bracketed IPv6 address.
 ADDRESS_PATTERN = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+
+# Transient RPC failures are retried with bounded backoff (about 10 s in all): invocation ids are
+# idempotency keys and retire/reopen ignore a repeat, so sending again is always safe.
+TRANSIENT_RETRIES = 8
+TRANSIENT_STATUSES = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+    }
+)
+# While a run closes for continue-as-new the server refuses signals for a moment
+# (temporalio/temporal issue 8097).
+WORKFLOW_CLOSING = "workflow is closing"
+# What the SDK reports while the server is unreachable, e.g. during its restart.
+TRANSPORT_ERROR = "transport error"
+
+
+def is_transient(err: RPCError) -> bool:
+    """Whether sending the same request again may succeed: the server was busy, not the request bad."""
+    if WORKFLOW_CLOSING in err.message or TRANSPORT_ERROR in err.message:
+        return True
+    return err.status in TRANSIENT_STATUSES and "in-flight updates" not in err.message
+
+
+def backoff(attempt: int) -> float:
+    return min(0.1 * 2**attempt, 3.0)
+
+
+async def with_retries(call, attempts: int = TRANSIENT_RETRIES):
+    """Await `call()`, trying again on transient RPC errors; the last error is raised as is."""
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RPCError as err:
+            if not is_transient(err) or attempt == attempts - 1:
+                raise
+        await asyncio.sleep(backoff(attempt))
 
 
 def configured_options() -> SessionOptions:
@@ -90,6 +131,7 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
     `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, TLS settings and the
     `temporal` CLI's config file all apply; the default is localhost:7233, namespace default.
+    With `$ROLETEAM_ENCRYPTION_KEY_FILE` set, every payload is encrypted (roleteam.codec).
     """
     config = dict(ClientConfig.load_client_connect_config())
     config.setdefault("target_host", DEFAULT_ADDRESS)
@@ -104,7 +146,7 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
         config["namespace"] = namespace
     try:
         return await Client.connect(
-            **config, data_converter=pydantic_data_converter, interceptors=tracing.client_interceptors()
+            **config, data_converter=data_converter(), interceptors=tracing.client_interceptors()
         )
     except RuntimeError as err:
         raise ConnectionFailedError(
@@ -175,6 +217,7 @@ class RoleTeam:
         # workflow at once (10 on the dev server): past that the invocation is queued durably by
         # signal and the update, now for a known id, is tried again until it finds room.
         queued = False
+        transient = 0
         for attempt in range(WAIT_RETRIES):
             operation = WithStartWorkflowOperation(  # single-use: a new one per attempt
                 WORKFLOW_TYPE,
@@ -195,10 +238,16 @@ class RoleTeam:
                 if _error_type(err) != ROLLING_OVER_ERROR:
                     raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
             except RPCError as err:
-                if "in-flight updates" not in err.message:
+                # The operation holds the same error for its start; read it so asyncio does not
+                # report it as never retrieved.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(operation.workflow_handle(), 0.1)
+                if is_transient(err) and transient < TRANSIENT_RETRIES:
+                    transient += 1
+                elif "in-flight updates" not in err.message:
                     raise RoleteamError(f"Temporal refused the request: {err.message}") from None
-                if not queued:
-                    await self.send(plan_id, role, request)
+                elif not queued:
+                    await self.send(plan_id, role, request, check=False)
                     queued = True
             await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
         raise RoleteamError(
@@ -206,19 +255,45 @@ class RoleTeam:
             f"{WAIT_RETRIES} tries; wait for it again with the same id"
         )
 
-    async def send(self, plan_id: str, role: str, request: InvokeInput) -> str:
-        """Queue one invocation without waiting (signal-with-start); returns its id."""
+    async def send(self, plan_id: str, role: str, request: InvokeInput, check: bool = True) -> str:
+        """Queue one invocation without waiting (signal-with-start); returns its id.
+
+        With `check` (and a worker polling), the session is asked for the id's artifact right
+        after the signal: a request refused on arrival (queue full, role retired, bad prompt)
+        raises InvocationRefusedError with the refusal, so the sender hears about it.
+        """
         start = self._start_input(plan_id, role)
-        await self.client.start_workflow(
-            WORKFLOW_TYPE,
-            start,
-            id=session_workflow_id(start.plan_id, start.role),
-            task_queue=self.task_queue,
-            start_signal=SIGNAL_INVOKE,
-            start_signal_args=[request],
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=self.static_summary(start.plan_id, start.role),
-        )
+
+        async def signal() -> None:
+            await self.client.start_workflow(
+                WORKFLOW_TYPE,
+                start,
+                id=session_workflow_id(start.plan_id, start.role),
+                task_queue=self.task_queue,
+                start_signal=SIGNAL_INVOKE,
+                start_signal_args=[request],
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=self.static_summary(start.plan_id, start.role),
+            )
+
+        try:
+            await with_retries(signal)
+        except RPCError as err:
+            raise RoleteamError(
+                f"Temporal refused invocation {request.invocation_id!r}: {err.message}; send it "
+                "again with the same id (it never runs twice)"
+            ) from None
+        if check:
+            artifact = None
+            try:
+                if await self.worker_polling():  # else nothing could answer the query yet
+                    artifact = await self.artifact(plan_id, role, request.invocation_id, timeout=5.0)
+            except (RoleteamError, RPCError):
+                pass  # the check could not be made; the signal is durable all the same
+            if artifact is not None and artifact.status == "refused":
+                raise InvocationRefusedError(
+                    f"invocation {request.invocation_id!r} was refused: {artifact.reason}", artifact
+                )
         return request.invocation_id
 
     async def retire(self, plan_id: str, role: str, reason: str, by: str | None = None) -> None:
@@ -234,7 +309,7 @@ class RoleTeam:
             raise InvalidInputError("; ".join(problems))
         handle = self.handle(plan_id, role)
         try:
-            await handle.signal(signal, request)
+            await with_retries(lambda: handle.signal(signal, request))
         except RPCError as err:
             raise _not_found(err, plan_id, self.role_id(role)) from None
 
@@ -246,13 +321,15 @@ class RoleTeam:
         except RPCError as err:
             raise _not_found(err, plan_id, self.role_id(role)) from None
 
-    async def artifact(self, plan_id: str, role: str, invocation_id: str) -> ExecutionArtifact | None:
+    async def artifact(
+        self, plan_id: str, role: str, invocation_id: str, timeout: float = 10.0
+    ) -> ExecutionArtifact | None:
         try:
             return await self.handle(plan_id, role).query(
                 QUERY_ARTIFACT,
                 ArtifactQuery(invocation_id=invocation_id),
                 result_type=ExecutionArtifact | None,
-                rpc_timeout=timedelta(seconds=10),
+                rpc_timeout=timedelta(seconds=timeout),
             )
         except RPCError as err:
             raise _not_found(err, plan_id, self.role_id(role)) from None

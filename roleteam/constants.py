@@ -78,6 +78,8 @@ INVALID_REQUEST_ERROR = "InvalidRequest"
 MAX_CARRIED_REFUSALS = 500
 MAX_CARRIED_REFUSALS_BYTES = 160 * 1024
 CARRIED_REFUSAL_PROMPT_CHARS = 200
+# workflow.patched ids: each marks a behaviour change running histories must replay around.
+PATCH_RETRY_FAILED = "retry-failed-invocation"
 # Retire/reopen trail entries kept (the oldest fall away past this).
 MAX_LIFECYCLE_EVENTS = 200
 

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from activities.settings import check_provider_settings
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
 from roleteam.devserver import DEFAULT_DB, DevServer, port_open
 from roleteam.errors import RoleteamError
@@ -49,6 +50,7 @@ async def run_demo(
     """Run the demo on the server at `address`, or on localhost:`port` (started if none runs)."""
     if plan_id is not None:
         validate_plan_id(plan_id)  # before a server is started for nothing
+    check_provider_settings()
     if address and port:
         raise RoleteamError(f"--port {port} and --address {address}: give one of them")
     if port:

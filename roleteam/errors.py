@@ -34,3 +34,11 @@ class SessionNotFoundError(RoleteamError):
 def no_session_message(plan_id: str, role: str) -> str:
     """How every command says that a (plan, role) has no session yet."""
     return f"no session for role {role!r} in plan {plan_id!r}; invoke it first ('roleteam invoke')"
+
+
+class InvocationRefusedError(RoleteamError):
+    """An invocation sent without waiting was refused by its session; `artifact` says why."""
+
+    def __init__(self, message: str, artifact=None) -> None:
+        super().__init__(message)
+        self.artifact = artifact

@@ -96,6 +96,8 @@ class InvokeInput(BaseModel):
     requested_by: str | None = None
     domains: list[str] = []
     files: list[str] = []
+    # Run again an id whose stored status is `failed` (never a completed one).
+    retry: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with this request, as messages naming the field and the fix."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from roleteam.client import RoleTeam
+from roleteam.codec import data_converter
 from roleteam.devserver import temporal_binary
 from roleteam.exit import hard_exit
 from roleteam.models import SessionOptions
@@ -24,7 +24,7 @@ _exit_status = 0
 async def env():
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),  # encrypted when ROLETEAM_ENCRYPTION_KEY_FILE is set
         ui=False,
         dev_server_log_level="error",
         dev_server_extra_args=dev_server_args(),

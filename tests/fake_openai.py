@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +30,8 @@ class FakeOpenAI:
         self.script: list[Scripted] = []
         self._lock = threading.Lock()
         self.request_arrived = threading.Event()
+        # Optional: picks the answer to each request body when the script is empty.
+        self.decide: Callable[[dict], Scripted | None] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,7 +42,10 @@ class FakeOpenAI:
                     fake.requests.append(
                         {"path": self.path, "body": body, "authorization": self.headers.get("authorization")}
                     )
-                    step = fake.script.pop(0) if fake.script else Scripted()
+                    step = fake.script.pop(0) if fake.script else None
+                    if step is None and fake.decide is not None:
+                        step = fake.decide(body)
+                    step = step or Scripted()
                 fake.request_arrived.set()
                 if step.delay:
                     time.sleep(step.delay)
@@ -76,7 +82,8 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def completion(self, body: dict) -> dict:
-        last = body["messages"][-1]["content"]
+        messages = body.get("messages") or [{}]  # a body cut short by a killed client has none
+        last = str(messages[-1].get("content", ""))
         reply = f"fake reply {len(self.requests)} to: {last[:200]}"
         return {
             "id": f"chatcmpl-{len(self.requests)}",

@@ -46,6 +46,8 @@ def cli(client, task_queue, tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
     base["TEMPORAL_ADDRESS"] = client.service_client.config.target_host
     base["ROLETEAM_TASK_QUEUE"] = task_queue
+    if os.environ.get("ROLETEAM_ENCRYPTION_KEY_FILE"):  # the suite may run encrypted
+        base["ROLETEAM_ENCRYPTION_KEY_FILE"] = os.environ["ROLETEAM_ENCRYPTION_KEY_FILE"]
 
     async def call(*args: str, **env: str) -> Result:
         return await run([*ROLETEAM, *args], {**base, **env}, tmp_path)

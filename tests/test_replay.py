@@ -1,4 +1,8 @@
-"""Replay checked-in histories: a workflow change that would break running sessions fails here."""
+"""Replay checked-in histories: a workflow change that would break running sessions fails here.
+
+Every `tests/histories/*.json` is replayed under the workflow id it was recorded with (read from
+its first event), so `info().workflow_id` checks in the workflow see what they saw live.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,18 @@ from temporalio.worker import Replayer
 
 from workflows import ALL_WORKFLOWS
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORY_DIR = Path(__file__).parent / "histories"
+HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
+LEGACY_WORKFLOW_ID = "role:replay-plan:developer"  # the first file's recorder used this id
 
 
 def workflow_id(data: dict) -> str:
-    """The recorded workflow id (stored beside the events by the recorders)."""
-    return data.get("workflowId", "role:replay-plan:developer")
+    """The recorded workflow id: stored beside the events by the plan recorder, or in the
+    first event by the others; the first file's recorder used a fixed one."""
+    if "workflowId" in data:
+        return data["workflowId"]
+    started = data["events"][0].get("workflowExecutionStartedEventAttributes", {})
+    return started.get("workflowId") or LEGACY_WORKFLOW_ID
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
@@ -67,3 +77,17 @@ def test_a_history_covers_search_attributes_and_activity_summaries():
     text = json.dumps(history)
     for needle in ("RoleStatus", "TurnCount", "userMetadata", "retire", "summarize_turns"):
         assert needle in text
+
+
+def test_histories_cover_rollover_refusal_and_failure():
+    events = {p.stem: [e["eventType"] for e in json.loads(p.read_text())["events"]] for p in HISTORIES}
+    continued = "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    assert any(t[-1] == continued for t in events.values()), "a run that was continued"
+    assert any(
+        json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"].get(
+            "continuedExecutionRunId"
+        )
+        for p in HISTORIES
+    ), "a run that started from a continue-as-new"
+    assert any("EVENT_TYPE_ACTIVITY_TASK_FAILED" in t for t in events.values()), "a failed model call"
+    assert any("retired" in p.stem for p in HISTORIES), "an invocation refused while retired"

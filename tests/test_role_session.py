@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
-from roleteam.errors import InvalidInputError, RoleteamError, UnknownRoleError
+from roleteam.errors import InvalidInputError, InvocationRefusedError, RoleteamError, UnknownRoleError
 from roleteam.models import InvokeInput
 
 
@@ -75,14 +75,16 @@ async def test_retire_refuses_and_reopen_resumes_with_trail(team, worker, plan_i
     await ask(team, plan_id, "validator", "Check step 1.")
     await team.retire(plan_id, "validator", "step 1 validated", by="lead")
     refused = await ask(team, plan_id, "validator", "Check step 2?")
-    signalled = await team.send(plan_id, "validator", team.request("queued while retired"))
+    signalled = team.request("queued while retired")
+    with pytest.raises(InvocationRefusedError, match="is retired"):  # the sender hears of it
+        await team.send(plan_id, "validator", signalled)
     await team.reopen(plan_id, "validator", "findings to revalidate", by="lead")
     resumed = await ask(team, plan_id, "validator", "Revalidate the fix.")
     await team.retire(plan_id, "validator", "done again", by="lead")
 
     assert refused.status == "refused" and refused.turn is None
     assert "retired" in refused.reason and "step 1 validated" in refused.reason
-    assert (await team.artifact(plan_id, "validator", signalled)).status == "refused"
+    assert (await team.artifact(plan_id, "validator", signalled.invocation_id)).status == "refused"
     assert resumed.status == "completed" and resumed.generation == 2 and resumed.turn == 2
     assert resumed.context.prior_turns == 1  # the history from before retirement is kept
     state = await team.state(plan_id, "validator")
@@ -173,7 +175,8 @@ async def test_oversized_prompt_never_wedges_the_session(team, worker, plan_id):
     big = InvokeInput(invocation_id="inv-big", prompt="x" * 1_500_000)
     with pytest.raises(RoleteamError, match="limit is"):
         await team.invoke(plan_id, "developer", big)  # the update validator rejects it
-    await team.send(plan_id, "developer", big)  # a signal is recorded as refused
+    with pytest.raises(InvocationRefusedError, match="limit is"):
+        await team.send(plan_id, "developer", big)  # a signal is recorded as refused
     refused = await team.artifact(plan_id, "developer", "inv-big")
     assert refused.status == "refused" and "limit is" in refused.reason
     assert len(refused.prompt.encode()) <= MAX_PROMPT_BYTES

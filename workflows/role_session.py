@@ -711,6 +711,22 @@ class RoleSession:
     def _is_queued(self, invocation_id: str) -> bool:
         return any(p.invocation_id == invocation_id for p in self._state.pending)
 
+    def _retrying(self, request: InvokeInput) -> bool:
+        """A `retry` of an id whose stored status is failed: it may run again (completed never)."""
+        invocation_id = request.invocation_id
+        return (
+            request.retry
+            and self._state.seen.get(digest(invocation_id)) == "failed"
+            and invocation_id != self._running
+            and not self._is_queued(invocation_id)
+        )
+
+    def _is_new(self, request: InvokeInput) -> bool:
+        """Whether the request is to be queued: an unknown id, or a retry of a failed one."""
+        if not self._known(request.invocation_id):
+            return True
+        return self._retrying(request) and workflow.patched(c.PATCH_RETRY_FAILED)
+
     def _known(self, invocation_id: str) -> bool:
         return (
             digest(invocation_id) in self._state.seen
@@ -738,7 +754,7 @@ class RoleSession:
             # Without a usable id there is nothing to key a refusal by; the log keeps it.
             workflow.logger.warning("dropping invoke signal: %s", "; ".join(request.problems()))
             return
-        if self._known(request.invocation_id):
+        if not self._is_new(request):
             workflow.logger.info("invocation %s already known; not run again", request.invocation_id)
             return
         problem = "; ".join(request.problems()) or self._queue_problem(request)
@@ -772,7 +788,8 @@ class RoleSession:
         workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
 
     def _enqueue(self, request: InvokeInput) -> None:
-        self._artifacts.pop(request.invocation_id, None)  # an earlier refusal of the same id
+        self._artifacts.pop(request.invocation_id, None)  # an earlier refusal or failure
+        self._state.seen.pop(digest(request.invocation_id), None)  # a failure being retried
         self._state.pending.append(request)
         self._publish()
 
@@ -782,11 +799,12 @@ class RoleSession:
         if isinstance(request, str):  # only on replay of a history the validator never saw
             raise ApplicationError(request, type=c.INVALID_REQUEST_ERROR, non_retryable=True)
         invocation_id = request.invocation_id
-        if not self._known(invocation_id) and self._state.status == "retired":
+        new = self._is_new(request)
+        if new and self._state.status == "retired":
             refusal = self._retired_refusal(request)
             self._record(refusal)
             return refusal
-        if not self._known(invocation_id):
+        if new:
             # Validators of updates arriving together all see the same room; check again here.
             problem = self._queue_problem(request)
             if problem:
@@ -826,7 +844,7 @@ class RoleSession:
         if problems:
             # Not retryable: the same request is refused again; a full queue may have room later.
             raise ApplicationError("; ".join(problems), type=c.INVALID_REQUEST_ERROR, non_retryable=True)
-        if not self._known(request.invocation_id):
+        if not self._known(request.invocation_id) or self._retrying(request):
             problem = self._queue_problem(request)
             if problem:
                 raise ApplicationError(problem, type="QueueFull")
