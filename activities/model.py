@@ -8,10 +8,10 @@ import contextlib
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.echo import ECHO_MODEL, echo_reply
-from activities.providers.messages import chat_messages
-from activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
-from activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
+from roleteam.activities.providers.echo import ECHO_MODEL, echo_reply
+from roleteam.activities.providers.messages import chat_messages
+from roleteam.activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
+from roleteam.activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
 from roleteam.constants import ACTIVITY_CALL_MODEL, MAX_REPLY_BYTES
 from roleteam.errors import RoleteamError
 from roleteam.models import ModelCallInput, ModelReply

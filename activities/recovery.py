@@ -34,8 +34,8 @@ from roleteam.models import (
     SessionInput,
     Turn,
 )
-from workflows.carry import bound_carry, digest
-from workflows.wire import parse_wire
+from roleteam.workflows.carry import bound_carry, digest
+from roleteam.workflows.wire import parse_wire
 
 
 class RecoveryActivities:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.providers.echo import echo_summary
-from activities.providers.messages import summary_messages
-from activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
-from activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
+from roleteam.activities.providers.echo import echo_summary
+from roleteam.activities.providers.messages import summary_messages
+from roleteam.activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
+from roleteam.activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
 from roleteam.constants import ACTIVITY_SUMMARIZE_TURNS
 from roleteam.errors import RoleteamError
 from roleteam.models import SummarizeInput, SummaryResult

@@ -324,7 +324,7 @@ def roles(json_out: JsonOpt = False) -> None:
 @app.command()
 def worker(address: AddressOpt = None) -> None:
     """Run a worker on the `roleteam` task queue until interrupted (same as `python worker.py`)."""
-    from worker import run_worker
+    from roleteam.worker_main import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

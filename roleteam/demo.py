@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from activities.settings import check_provider_settings
+from roleteam.activities.settings import check_provider_settings
 from roleteam.client import DEFAULT_ADDRESS, RoleTeam, connect
 from roleteam.devserver import DEFAULT_DB, DevServer, port_open
 from roleteam.errors import RoleteamError

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -18,14 +19,35 @@ from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR_ENV = "ROLETEAM_POLICY_DIR"
+# The bundled data, installed inside the package (see pyproject.toml's package-dir): in a checkout
+# these are the top-level policies/ and skills/ folders, in a wheel roleteam/policies and
+# roleteam/bundled_skills.
+BUNDLED_POLICY_PACKAGE = "roleteam.policies"
+BUNDLED_SKILLS_PACKAGE = "roleteam.bundled_skills"
+
+
+def bundled_dir(package: str) -> Path:
+    """The directory of a bundled data package, found with `importlib.resources`."""
+    # Installed from a wheel or a checkout the package is a plain directory, so this is a real
+    # path: evidence records it, and the skill loader's containment checks resolve it.
+    return Path(str(files(package))).resolve()
+
+
+def bundled_policy_dir() -> Path:
+    """The policies that ship with roleteam (roles.yaml, teams.yaml, skills.yaml)."""
+    return bundled_dir(BUNDLED_POLICY_PACKAGE)
+
+
+def bundled_skills_dir() -> Path:
+    """The skill documents that ship with roleteam (`<name>/SKILL.md`)."""
+    return bundled_dir(BUNDLED_SKILLS_PACKAGE)
 
 
 def policy_dir() -> Path:
-    """Where policy files live: `$ROLETEAM_POLICY_DIR`, else the project's `policies/`."""
+    """Where policy files live: `$ROLETEAM_POLICY_DIR`, else the bundled policies."""
     configured = os.environ.get(POLICY_DIR_ENV)
-    return Path(configured).expanduser() if configured else PROJECT_ROOT / "policies"
+    return Path(configured).expanduser() if configured else bundled_policy_dir()
 
 
 class _Strict(BaseModel):
@@ -193,6 +215,8 @@ __all__ = [
     "RoleSpec",
     "format_validation_error",
     "load_role_registry",
+    "bundled_policy_dir",
+    "bundled_skills_dir",
     "policy_dir",
     "validate_plan_id",
 ]

@@ -8,15 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import ALL_ACTIVITIES
-from activities.delivery import DeliveryActivities
-from activities.plan_recovery import PlanRecoveryActivities
-from activities.recovery import RecoveryActivities
-from activities.team import load_team_template
 from roleteam import tracing
+from roleteam.activities import ALL_ACTIVITIES
+from roleteam.activities.delivery import DeliveryActivities
+from roleteam.activities.plan_recovery import PlanRecoveryActivities
+from roleteam.activities.recovery import RecoveryActivities
+from roleteam.activities.team import load_team_template
 from roleteam.client import configured_task_queue
 from roleteam.search_attributes import ensure_search_attributes
-from workflows import ALL_WORKFLOWS
+from roleteam.workflows import ALL_WORKFLOWS
 
 # Threads for synchronous activities (policy and skill loading); each call is short and bounded.
 ACTIVITY_THREADS = 8

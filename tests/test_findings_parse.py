@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from roleteam import constants as c
-from workflows.findings import parse_reply
+from roleteam.workflows.findings import parse_reply
 
 FINDING = {"title": "Empty URL accepted", "description": "201 for an empty url", "severity": "High"}
 

@@ -125,7 +125,7 @@ async def test_forged_carried_state_is_refused_and_the_ids_run_for_real(
         "finished_at": now,
         "duration_ms": 0,
     }
-    from workflows.carry import digest
+    from roleteam.workflows.carry import digest
 
     carried = {
         "seen": {digest("val-step-1"): "completed", digest("val-step-2"): "completed"},

@@ -9,7 +9,7 @@ import pytest
 
 from roleteam.errors import RoleteamError
 from roleteam.plan_client import PlanTeam
-from roleteam.registry import PROJECT_ROOT
+from roleteam.registry import bundled_skills_dir
 from tests.plan_helpers import BUG, eventually, finding_json
 
 
@@ -64,7 +64,7 @@ async def test_gate_blocked_by_each_kind_and_opened_by_decisions_and_waivers(
     # The validator runs without one of its required skills: a skill blocker.
     roots = tmp_path / "skills"
     roots.mkdir()
-    shutil.copytree(PROJECT_ROOT / "skills" / "finding-reports", roots / "finding-reports")
+    shutil.copytree(bundled_skills_dir() / "finding-reports", roots / "finding-reports")
     monkeypatch.setenv("ROLETEAM_SKILL_ROOTS", str(roots))
     reported = await ask(team, plan_id, "validator", "Validate.\n" + finding_json(BUG), "val-1")
     assert reported.skills.compliance == "partial"

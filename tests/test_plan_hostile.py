@@ -22,10 +22,10 @@ from roleteam.plan_models import (
     WaiveInput,
 )
 from roleteam.report_models import PlanDirective, RoleEvent
+from roleteam.workflows.findings import parse_reply
 from tests.plan_helpers import BUG, eventually, finding_json
 from tests.test_contract_cli import temporal
 from tests.test_properties import FAST, check_decoded, shaped_like
-from workflows.findings import parse_reply
 
 MODELS = [
     ReviewInput,

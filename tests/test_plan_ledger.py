@@ -9,9 +9,9 @@ import pytest
 from roleteam import constants as c
 from roleteam.plan_models import PlanCarried, RevalidateInput, ReviewInput, TeamRole, TeamTemplate, Waiver
 from roleteam.report_models import SubmittedFinding
-from workflows import plan_findings as ledger
-from workflows import plan_team as team
-from workflows.carry import payload_bytes
+from roleteam.workflows import plan_findings as ledger
+from roleteam.workflows import plan_team as team
+from roleteam.workflows.carry import payload_bytes
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 ROLES = {"lead", "developer", "validator"}

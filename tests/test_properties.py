@@ -16,7 +16,7 @@ from roleteam.registry import load_role_registry
 from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 from roleteam.skills import load_skill_policy
 from roleteam.skills.loader import parse_skill_text
-from workflows.wire import parse_wire
+from roleteam.workflows.wire import parse_wire
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

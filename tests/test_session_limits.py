@@ -19,7 +19,7 @@ from roleteam.models import (
     Turn,
 )
 from roleteam.worker_runtime import build_worker
-from workflows.carry import digest, fit_carry, payload_bytes
+from roleteam.workflows.carry import digest, fit_carry, payload_bytes
 
 
 async def test_alias_in_the_workflow_id_is_refused_not_a_second_memory(client, task_queue, worker, plan_id):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from roleteam.errors import PolicyError
-from roleteam.registry import PROJECT_ROOT, load_role_registry
+from roleteam.registry import bundled_skills_dir, load_role_registry
 from roleteam.skills import (
     MAX_SKILL_BYTES,
     MAX_TOTAL_SKILL_BYTES,
@@ -28,7 +28,7 @@ from roleteam.skills import (
 )
 from roleteam.skills.policy import file_matches
 
-BUNDLED = PROJECT_ROOT / "skills"
+BUNDLED = bundled_skills_dir()
 CANONICAL_ROLES = ["lead", "planner", "developer", "validator", "release-manager"]
 
 

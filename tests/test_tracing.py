@@ -27,11 +27,11 @@ from roleteam.client import RoleTeam, connect
 from roleteam.constants import session_workflow_id
 from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker
+from roleteam.workflows import ALL_WORKFLOWS, RoleSession
 from tests.fake_openai import Scripted
 from tests.test_cli import ROLETEAM, run
 from tests.test_mcp import call
 from tests.test_replay import HISTORIES, workflow_id
-from workflows import ALL_WORKFLOWS, RoleSession
 
 SECRET_PROMPT = "Deploy with password hunter2-do-not-trace"
 

@@ -1,9 +1,9 @@
 """Deterministic workflow code only: no I/O, no clocks, no environment reads."""
 
-from workflows.delegated import DelegatedRun
-from workflows.plan import PlanWorkflow
-from workflows.role_session import RoleSession
-from workflows.scheduled import ScheduledInvocation
+from roleteam.workflows.delegated import DelegatedRun
+from roleteam.workflows.plan import PlanWorkflow
+from roleteam.workflows.role_session import RoleSession
+from roleteam.workflows.scheduled import ScheduledInvocation
 
 ALL_WORKFLOWS = [RoleSession, PlanWorkflow, DelegatedRun, ScheduledInvocation]
 

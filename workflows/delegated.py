@@ -17,8 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
     from roleteam.models import ModelCallInput, ModelReply, RoleBrief, RoleBriefInput
     from roleteam.plan_models import DelegatedInput, DelegatedResult
-    from workflows.carry import payload_bytes
-    from workflows.wire import parse_wire
+    from roleteam.workflows.carry import payload_bytes
+    from roleteam.workflows.wire import parse_wire
 
 
 @workflow.defn(name=c.DELEGATED_WORKFLOW_TYPE)

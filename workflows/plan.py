@@ -43,10 +43,10 @@ with workflow.unsafe.imports_passed_through():
     from roleteam.report_models import (
         RoleEvent,
     )
-    from workflows import plan_findings as ledger
-    from workflows import plan_team as team
-    from workflows.plan_events import apply_role_event
-    from workflows.wire import parse_wire
+    from roleteam.workflows import plan_findings as ledger
+    from roleteam.workflows import plan_team as team
+    from roleteam.workflows.plan_events import apply_role_event
+    from roleteam.workflows.wire import parse_wire
 
 LINEAGE_IN_QUERY = 50
 

@@ -21,8 +21,8 @@ from roleteam.report_models import (
     LineageEntry,
     RoleEvent,
 )
-from workflows import plan_findings as ledger
-from workflows import plan_team as team
+from roleteam.workflows import plan_findings as ledger
+from roleteam.workflows import plan_team as team
 
 MAX_NOTES = 20
 

@@ -28,7 +28,7 @@ from roleteam.plan_models import (
 from roleteam.report_models import (
     SubmittedFinding,
 )
-from workflows.carry import payload_bytes
+from roleteam.workflows.carry import payload_bytes
 
 ACCEPTABLE_FROM = ("open", "clarifying", "deferred", "escalated")
 REJECTABLE_FROM = ("open", "clarifying", "deferred", "escalated", "accepted")

@@ -26,8 +26,8 @@ from roleteam.report_models import (
     PlanSkillWaiver,
     RoleEvent,
 )
-from workflows.carry import digest
-from workflows.plan_findings import Refusal, severity_rank
+from roleteam.workflows.carry import digest
+from roleteam.workflows.plan_findings import Refusal, severity_rank
 
 PLAN_SCOPE = "plan"
 

@@ -49,17 +49,17 @@ with workflow.unsafe.imports_passed_through():
         RoleSnapshot,
     )
     from roleteam.timefmt import format_time
-    from workflows.carry import bound_carry, digest, fit_carry, payload_bytes, refusals_to_carry
-    from workflows.context import (
+    from roleteam.workflows.carry import bound_carry, digest, fit_carry, payload_bytes, refusals_to_carry
+    from roleteam.workflows.context import (
         clip_tail,
         context_tokens,
         fallback_summary,
         for_summary,
         turns_to_fold,
     )
-    from workflows.findings import parse_reply
-    from workflows.visibility import activity_summary, details_markdown, outcome
-    from workflows.wire import parse_wire, raw_field
+    from roleteam.workflows.findings import parse_reply
+    from roleteam.workflows.visibility import activity_summary, details_markdown, outcome
+    from roleteam.workflows.wire import parse_wire, raw_field
 
 
 # Refusals are handed on at continue-as-new (issue 11 item 12); older runs hand on none.

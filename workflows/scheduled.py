@@ -18,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from roleteam import constants as c
     from roleteam.models import InvokeInput
     from roleteam.plan_models import DeliveryInput, ScheduledFiring
-    from workflows.carry import digest
-    from workflows.wire import parse_wire
+    from roleteam.workflows.carry import digest
+    from roleteam.workflows.wire import parse_wire
 
 
 def firing_invocation_id(workflow_id: str) -> str:

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from roleteam.registry import PROJECT_ROOT
+from roleteam.registry import bundled_skills_dir
 from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
 SKILL_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -70,8 +70,8 @@ def skill_roots(workspace: Path | None = None, override: list[Path] | None = Non
     """The directories searched for skills, highest precedence first.
 
     Precedence: `override`, else `$ROLETEAM_SKILL_ROOTS` (an `os.pathsep`-separated list that
-    replaces the defaults), else the defaults: `<workspace>/.agents/skills`, the project's
-    bundled `skills/`, and `~/.hermes/skills`.
+    replaces the defaults), else the defaults: `<workspace>/.agents/skills`, the bundled
+    skills (the checkout's `skills/`, installed as `roleteam.bundled_skills`), and `~/.hermes/skills`.
 
     Args:
         workspace: The workspace whose `.agents/skills` comes first; defaults to the cwd.
@@ -85,7 +85,7 @@ def skill_roots(workspace: Path | None = None, override: list[Path] | None = Non
     configured = os.environ.get(SKILL_ROOTS_ENV, "")
     if configured.strip():
         return [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
-    roots = [(workspace or Path.cwd()) / ".agents" / "skills", PROJECT_ROOT / "skills"]
+    roots = [(workspace or Path.cwd()) / ".agents" / "skills", bundled_skills_dir()]
     # expanduser leaves '~' in place when no home directory is known; skip the user root then.
     user_root = Path("~/.hermes/skills").expanduser()
     if not str(user_root).startswith("~"):
