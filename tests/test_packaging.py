@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,18 @@ def test_installed_workflows_replay_in_the_sandbox(installed, tmp_path):
     done = run_installed(installed, code, str(path), workflow_id(json.loads(path.read_text())), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "replayed None"
+
+
+def test_no_code_imports_the_folders_by_their_checkout_names():
+    """`import workflows…` works in a checkout but not from the wheel: everything says `roleteam.…`."""
+    old_style = re.compile(r"^\s*(from|import) (workflows|activities|worker)\b", re.M)
+    offenders = [
+        f"{path.relative_to(ROOT)}:{text[: match.start()].count(chr(10)) + 1}"
+        for folder in ("roleteam", "workflows", "activities", "policies", "skills", "tests", "bench", "docs")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in (".py", ".md") and "__pycache__" not in path.parts
+        for text in [path.read_text(encoding="utf-8")]
+        for match in old_style.finditer(text)
+    ]
+    offenders += [f"{p.name}" for p in ROOT.glob("*.md") if old_style.search(p.read_text(encoding="utf-8"))]
+    assert offenders == [], f"import roleteam.workflows / roleteam.activities instead in: {offenders}"
