@@ -181,3 +181,15 @@ def test_no_code_imports_the_folders_by_their_checkout_names():
     ]
     offenders += [f"{p.name}" for p in ROOT.glob("*.md") if old_style.search(p.read_text(encoding="utf-8"))]
     assert offenders == [], f"import roleteam.workflows / roleteam.activities instead in: {offenders}"
+
+
+def test_workflow_code_names_shared_modules_in_full():
+    """Inside the sandbox `from roleteam import constants` loads a private copy of the module
+    (the parent package is the sandbox's own); `import roleteam.constants as c` passes it through."""
+    offenders = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted((ROOT / "workflows").glob("*.py"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("from roleteam import ")
+    ]
+    assert offenders == [], f"write `import roleteam.<module> as <name>` instead: {offenders}"

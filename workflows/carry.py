@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from roleteam import constants as c
+import roleteam.constants as c
 from roleteam.models import CarriedState, ExecutionArtifact
 
 _DIGEST = re.compile(r"[0-9a-f]{16}")

@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from roleteam import constants as c
+    import roleteam.constants as c
     from roleteam.models import ModelCallInput, ModelReply, RoleBrief, RoleBriefInput
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.workflows.carry import payload_bytes

@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from roleteam import constants as c
+import roleteam.constants as c
 from roleteam.report_models import (
     ReplyFindings,
     RevalidationVerdict,

@@ -18,7 +18,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from roleteam import constants as c
+    import roleteam.constants as c
     from roleteam.models import LifecycleInput, RecoverInput
     from roleteam.plan_models import (
         BudgetInput,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from roleteam import constants as c
+import roleteam.constants as c
 from roleteam.plan_models import (
     CLOSED_STATUSES,
     BudgetView,

@@ -16,8 +16,8 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from roleteam import constants as c
-    from roleteam import search_attributes as sa
+    import roleteam.constants as c
+    import roleteam.search_attributes as sa
     from roleteam.models import (
         ArtifactQuery,
         CarriedState,

@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from roleteam import constants as c
+    import roleteam.constants as c
     from roleteam.models import InvokeInput
     from roleteam.plan_models import DeliveryInput, ScheduledFiring
     from roleteam.workflows.carry import digest
