@@ -24,7 +24,7 @@ from roleteam.output import (
     print_json,
     status_table,
 )
-from roleteam.plan_cli import plan_app, schedule_app
+from roleteam.plan_cli import plan_app, schedule_app, watch_command
 from roleteam.registry import RoleRegistry
 from roleteam.timefmt import format_time
 
@@ -38,6 +38,7 @@ policy_app = typer.Typer(help="Check governed policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(plan_app, name="plan", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
+app.command("watch")(watch_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AddressOpt = Annotated[

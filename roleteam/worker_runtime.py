@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import ALL_ACTIVITIES
+from activities.bundle import write_artifact_bundle, write_plan_bundle
 from activities.delivery import DeliveryActivities
 from activities.plan_recovery import PlanRecoveryActivities
 from activities.recovery import RecoveryActivities
@@ -70,6 +71,8 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
             delivery.report_to_plan,
             delivery.deliver_invocation,
             PlanRecoveryActivities(client).recover_plan_state,
+            write_artifact_bundle,
+            write_plan_bundle,
         ],
         interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,

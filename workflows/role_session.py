@@ -109,6 +109,8 @@ class RoleSession:
         self._phase: str | None = None  # what the running invocation is doing
         self._visible: bool | None = None  # whether this run upserts attributes (see _visibility)
         self._upserted: dict[str, object] = {}
+        self._unwritten: list[str] = []  # artifacts recorded but not yet written to the bundle
+        self._bundles = False
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -120,6 +122,7 @@ class RoleSession:
             await self._recover()
         self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
         self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
+        self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
         self._publish()
@@ -127,15 +130,23 @@ class RoleSession:
             # Roll over once no handler is in flight and the plan has every report. When a
             # roll-over is due, waiters for queued invocations let go (see invoke_and_wait), so
             # only the running one's waiter holds the run; the queue rides along in `pending`.
-            if self._rollover_due() and workflow.all_handlers_finished() and not self._state.plan_outbox:
+            if (
+                self._rollover_due()
+                and workflow.all_handlers_finished()
+                and not self._state.plan_outbox
+                and not self._unwritten
+            ):
                 self._continue_as_new()
             await workflow.wait_condition(
                 lambda: (
                     bool(self._state.pending)
                     or bool(self._state.plan_outbox)
+                    or bool(self._unwritten)
                     or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
+            if self._unwritten:
+                await self._write_bundles()
             if self._state.plan_outbox:
                 await self._flush_reports()
                 continue
@@ -558,6 +569,8 @@ class RoleSession:
                 )
             self._queue_artifact_report(artifact, reply)
         self._artifacts[artifact.invocation_id] = artifact
+        if self._bundles and len(self._unwritten) < c.MAX_PENDING_INVOCATIONS:
+            self._unwritten.append(artifact.invocation_id)
         # Only invocations that ran are remembered for idempotency: a refused one never reached
         # the model, so sending its id again (after a reopen, or with a smaller prompt) runs it.
         if artifact.status != "refused":
@@ -667,6 +680,23 @@ class RoleSession:
                 **fields,
             )
         )
+
+    async def _write_bundles(self) -> None:
+        """Write recorded artifacts to the plan bundle on the worker's disk (local activity)."""
+        while self._unwritten:
+            artifact = self._artifacts.get(self._unwritten.pop(0))
+            if artifact is None:
+                continue
+            try:
+                await workflow.execute_local_activity(
+                    c.ACTIVITY_WRITE_ARTIFACT_BUNDLE,
+                    artifact,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                    summary=self._summary(artifact.invocation_id, "bundle file"),
+                )
+            except ActivityError as err:
+                workflow.logger.warning("artifact %s not written: %s", artifact.invocation_id, _cause(err))
 
     async def _flush_reports(self) -> None:
         """Deliver queued reports to the plan: by signal, or start the plan with the report."""
