@@ -203,20 +203,40 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
                 "start one with 'roleteam worker'"
             )
         states = await team.plan_status(plan)
-        return states, await running_now(team, plan, states)
+        return states, await running_now(team, plan, states), await _plan_or_none(team, plan)
 
-    states, running = asyncio.run(go())
+    states, running, plan_state = asyncio.run(go())
     if json_out:
         print_json(
             {
                 "plan_id": plan,
                 "roles": states,
                 "running": {role: progress.as_json() for role, progress in running.items()},
+                "findings_by_status": plan_state.findings_by_status if plan_state else None,
+                "gate": plan_state.gate if plan_state else None,
             }
         )
     else:
         titles = {spec.id: spec.title for spec in registry.roles.values()}
         console.print(status_table(plan, states, titles, {r: p.line() for r, p in running.items()}))
+        if plan_state is not None:
+            from roleteam.plan_output import gate_text
+
+            counts = ", ".join(
+                f"{n} {s.replace('_', ' ')}" for s, n in sorted(plan_state.findings_by_status.items())
+            )
+            console.print(f"findings: {counts or 'none'}")
+            console.print(gate_text(plan_state.gate))
+
+
+async def _plan_or_none(team, plan: str):
+    """The plan's state when its Plan workflow exists (plans started before it have none)."""
+    from roleteam.plan_client import PlanNotFoundError, PlanTeam
+
+    try:
+        return await PlanTeam(team.client, task_queue=team.task_queue).state(plan)
+    except PlanNotFoundError:
+        return None
 
 
 @app.command()
