@@ -344,6 +344,9 @@ class RecoveredState(BaseModel):
 
     carried: CarriedState | None = None
     from_run_id: str | None = None
+    # Set when the session's role is not a canonical role id of the policy (an alias, a title, an
+    # unknown role): the run fails at once with InvalidSessionInput naming the canonical id.
+    identity_problem: str | None = None
 
 
 class SummaryResult(BaseModel):

@@ -177,6 +177,8 @@ class RoleSession:
         except ActivityError as err:
             workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
             return
+        if found.identity_problem:
+            raise ApplicationError(found.identity_problem, type="InvalidSessionInput", non_retryable=True)
         if found.carried is None:
             return
         recovered = found.carried
