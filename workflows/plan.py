@@ -67,6 +67,7 @@ class PlanWorkflow:
         self._early_events: list[RoleEvent] = []
         self._upserted: dict[str, object] = {}
         self._dirty = True  # the plan's state changed since it was last published
+        self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -181,7 +182,7 @@ class PlanWorkflow:
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= c.PLAN_MAX_EVENTS_PER_RUN
-            or info.get_current_history_size() >= c.PLAN_MAX_HISTORY_BYTES_PER_RUN
+            or info.get_current_history_size() + self._ignored_bytes >= c.PLAN_MAX_HISTORY_BYTES_PER_RUN
         )
 
     def _continue_as_new(self) -> None:
@@ -247,7 +248,8 @@ class PlanWorkflow:
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         # Handled (not buffered) so every signal wakes the main loop and a roll-over is never
-        # held back by signals nobody reads.
+        # held back by signals nobody reads; their bytes count at once (see RoleSession).
+        self._ignored_bytes += sum(len(arg.payload.data) for arg in args)
         workflow.logger.warning("ignoring signal %r: not part of the Plan contract", name[:100])
 
     def _on_role_event(self, event: RoleEvent) -> None:

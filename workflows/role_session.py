@@ -110,6 +110,7 @@ class RoleSession:
         self._visible: bool | None = None  # whether this run upserts attributes (see _visibility)
         self._upserted: dict[str, object] = {}
         self._unwritten: list[str] = []  # artifacts recorded but not yet written to the bundle
+        self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
         self._bundles = False
 
     # --- main loop -------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class RoleSession:
             info.is_continue_as_new_suggested()
             or self._turns_this_run >= self._turns_per_run
             or info.get_current_history_length() >= c.MAX_EVENTS_PER_RUN
-            or info.get_current_history_size() >= c.MAX_HISTORY_BYTES_PER_RUN
+            or info.get_current_history_size() + self._ignored_bytes >= c.MAX_HISTORY_BYTES_PER_RUN
         )
 
     def _continue_as_new(self) -> None:
@@ -816,7 +817,10 @@ class RoleSession:
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         # Handled (not buffered) so every signal wakes the main loop: buffered ones would let
-        # history pass the roll-over point without the loop ever checking it.
+        # history pass the roll-over point without the loop ever checking it. The history size
+        # Temporal reports leaves out signals that arrived with the current task, so their bytes
+        # are counted here (a later task counts them again: rolling over early is harmless).
+        self._ignored_bytes += sum(len(arg.payload.data) for arg in args)
         workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
 
     def _enqueue(self, request: InvokeInput) -> None:
