@@ -24,8 +24,8 @@ from roleteam.constants import (
     MAX_REQUESTED_BY_CHARS,
     MIN_CONTEXT_TOKEN_BUDGET,
 )
+from roleteam.evidence import SkillEvidence
 from roleteam.report_models import FindingsEvidence, PlanDirective, PlanSkillWaiver, RoleEvent
-from roleteam.skills.resolve import SkillEvidence
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 SessionStatus = Literal["active", "retired"]
