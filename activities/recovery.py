@@ -46,6 +46,9 @@ class RecoveryActivities:
 
     @activity.defn(name=ACTIVITY_RECOVER_ROLE_STATE)
     async def recover_role_state(self, request: RecoverInput) -> RecoveredState:
+        problem = identity_problem(request.workflow_id)
+        if problem:
+            return RecoveredState(identity_problem=problem)
         # A run that failed at once (a bad start input, say) holds nothing: look past it.
         for closed in await self._closed_runs(request):
             state = await self._replay_run(request.workflow_id, closed)
@@ -153,4 +156,33 @@ def _apply_lifecycle(state: CarriedState, action: str, request: LifecycleInput, 
             at=at.replace(tzinfo=UTC),
             generation=state.generation,
         )
+    )
+
+
+def identity_problem(workflow_id: str) -> str | None:
+    """Why `role:{plan}:{role}` is not a session of a canonical role of the policy, or None.
+
+    An alias (`role:p:dev`) would give one (plan, role) a second, separate memory, so such a
+    session fails at once instead of living on and refusing everything.
+    """
+    from roleteam.errors import RoleteamError
+    from roleteam.registry import load_role_registry
+
+    _, plan_id, role = (workflow_id.split(":", 2) + ["", ""])[:3]
+    try:
+        registry = load_role_registry()
+    except RoleteamError:
+        return None  # a broken policy is reported per invocation, where it can be fixed
+    if role in registry.roles:
+        return None
+    try:
+        canonical = registry.resolve(role).id
+    except RoleteamError:
+        return (
+            f"role {role!r} is not a role of the policy ({', '.join(registry.roles)}); start the "
+            f"session as one of them, workflow id 'role:{plan_id}:<role>'"
+        )
+    return (
+        f"role {role!r} is an alias of {canonical!r}; start the session as role {canonical!r} with "
+        f"workflow id 'role:{plan_id}:{canonical}'"
     )

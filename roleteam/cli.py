@@ -24,7 +24,7 @@ from roleteam.output import (
     print_json,
     status_table,
 )
-from roleteam.plan_cli import plan_app, schedule_app
+from roleteam.plan_cli import plan_app, schedule_app, watch_command
 from roleteam.registry import RoleRegistry
 from roleteam.timefmt import format_time
 
@@ -38,6 +38,7 @@ policy_app = typer.Typer(help="Check governed policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(plan_app, name="plan", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
+app.command("watch")(watch_command)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 AddressOpt = Annotated[
@@ -202,20 +203,40 @@ def status(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> 
                 "start one with 'roleteam worker'"
             )
         states = await team.plan_status(plan)
-        return states, await running_now(team, plan, states)
+        return states, await running_now(team, plan, states), await _plan_or_none(team, plan)
 
-    states, running = asyncio.run(go())
+    states, running, plan_state = asyncio.run(go())
     if json_out:
         print_json(
             {
                 "plan_id": plan,
                 "roles": states,
                 "running": {role: progress.as_json() for role, progress in running.items()},
+                "findings_by_status": plan_state.findings_by_status if plan_state else None,
+                "gate": plan_state.gate if plan_state else None,
             }
         )
     else:
         titles = {spec.id: spec.title for spec in registry.roles.values()}
         console.print(status_table(plan, states, titles, {r: p.line() for r, p in running.items()}))
+        if plan_state is not None:
+            from roleteam.plan_output import gate_text
+
+            counts = ", ".join(
+                f"{n} {s.replace('_', ' ')}" for s, n in sorted(plan_state.findings_by_status.items())
+            )
+            console.print(f"findings: {counts or 'none'}")
+            console.print(gate_text(plan_state.gate))
+
+
+async def _plan_or_none(team, plan: str):
+    """The plan's state when its Plan workflow exists (plans started before it have none)."""
+    from roleteam.plan_client import PlanNotFoundError, PlanTeam
+
+    try:
+        return await PlanTeam(team.client, task_queue=team.task_queue).state(plan)
+    except PlanNotFoundError:
+        return None
 
 
 @app.command()

@@ -139,6 +139,10 @@ ACTIVITY_DELIVER_INVOCATION = "deliver_invocation"
 ACTIVITY_RECOVER_PLAN_STATE = "recover_plan_state"
 QUERY_CARRIED = "carried"  # Plan: the state it would hand on (used to recover after a terminate)
 PATCH_PLAN_RECOVER = "plan-recover"
+PATCH_PLAN_VISIBILITY = "plan-visibility"
+PATCH_ROLE_BUNDLE = "role-bundle"
+ACTIVITY_WRITE_PLAN_BUNDLE = "write_plan_bundle"  # local activity: the plan's files on disk
+ACTIVITY_WRITE_ARTIFACT_BUNDLE = "write_artifact_bundle"  # local activity: one artifact's file
 
 # Error types raised across the wire by the Plan workflow.
 INVALID_PLAN_INPUT_ERROR = "InvalidPlanInput"

@@ -24,8 +24,8 @@ from roleteam.constants import (
     MAX_REQUESTED_BY_CHARS,
     MIN_CONTEXT_TOKEN_BUDGET,
 )
+from roleteam.evidence import SkillEvidence
 from roleteam.report_models import FindingsEvidence, PlanDirective, PlanSkillWaiver, RoleEvent
-from roleteam.skills.resolve import SkillEvidence
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 SessionStatus = Literal["active", "retired"]
@@ -344,6 +344,9 @@ class RecoveredState(BaseModel):
 
     carried: CarriedState | None = None
     from_run_id: str | None = None
+    # Set when the session's role is not a canonical role id of the policy (an alias, a title, an
+    # unknown role): the run fails at once with InvalidSessionInput naming the canonical id.
+    identity_problem: str | None = None
 
 
 class SummaryResult(BaseModel):

@@ -66,6 +66,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def print_json_line(value: Any) -> None:
+    """One JSON object on one line, flushed: for streams a script reads line by line."""
+    print(json.dumps(to_jsonable(value), ensure_ascii=False), flush=True)
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False), flush=True)
 

@@ -7,6 +7,7 @@ completion or a blocked gate exits 3.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -190,6 +191,30 @@ def waive(
     _print_action(_run(address, lambda p: p.waive(plan, kind, subject, reason, _role(role), by)), json_out)
 
 
+@plan_app.command("export")
+def export(
+    plan: str,
+    folder: Annotated[Path, typer.Argument(help="Where to write the bundle (created if missing).")],
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
+) -> None:
+    """Write PLAN's whole bundle (state, findings, lineage, every role's verbatim turns) to FOLDER."""
+    from roleteam.plan_export import export_plan
+
+    _check_plan(plan)
+    summary = _run(address, lambda p: export_plan(p, plan, folder.expanduser()))
+    if json_out:
+        print_json(summary)
+        return
+    turns = ", ".join(f"{role} {n}" for role, n in summary.roles.items()) or "none"
+    console.print(f"wrote {summary.files} files to {summary.folder} (turns: {turns})")
+    if summary.earlier_runs_expired:
+        console.print(
+            "earlier runs of " + ", ".join(summary.earlier_runs_expired) + " have passed the namespace's "
+            "retention; their turns are not in the export"
+        )
+
+
 @plan_app.command("gate")
 def gate(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> None:
     """Show whether PLAN can complete and what blocks it (exit 3 while blocked)."""
@@ -257,6 +282,36 @@ def resume(
     """Resume a halted PLAN: reopen its roles."""
     _check_plan(plan)
     _print_action(_run(address, lambda p: p.resume(plan, reason, by)), json_out)
+
+
+def watch_command(
+    plan: str,
+    interval: Annotated[float, typer.Option(help="Seconds between looks.", min=0.2, max=60)] = 1.0,
+    seconds: Annotated[
+        Optional[float], typer.Option(help="Stop after this many seconds (default: until Ctrl-C).", min=0.1)
+    ] = None,
+    json_out: JsonOpt = False,
+    address: AddressOpt = None,
+) -> None:
+    """Follow PLAN live: new artifacts, findings and lifecycle changes (--json: one object a line)."""
+    from roleteam.output import err_console, print_json_line
+    from roleteam.watch import watch_plan
+
+    _check_plan(plan)
+
+    async def go(plans):
+        async for event in watch_plan(plans, plan, interval, seconds):
+            if isinstance(event, str):
+                err_console.print(event)
+            elif json_out:
+                print_json_line(event)
+            else:
+                console.print(event.line())
+
+    try:
+        _run(address, go)
+    except KeyboardInterrupt:
+        pass
 
 
 # --- schedules -------------------------------------------------------------------------------

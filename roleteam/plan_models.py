@@ -342,6 +342,13 @@ class PlanCarried(BaseModel):
     recovered_from_run: str | None = None
 
 
+class PlanBundleInput(BaseModel):
+    """Local activity `write_plan_bundle`: the plan's state to write as files."""
+
+    plan_id: str
+    state: PlanState
+
+
 class RecoveredPlan(BaseModel):
     """Activity `recover_plan_state`: the state of the plan's latest closed run, if any."""
 

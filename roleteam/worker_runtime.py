@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 
 from roleteam import tracing
 from roleteam.activities import ALL_ACTIVITIES
+from roleteam.activities.bundle import write_artifact_bundle, write_plan_bundle
 from roleteam.activities.delivery import DeliveryActivities
 from roleteam.activities.plan_recovery import PlanRecoveryActivities
 from roleteam.activities.recovery import RecoveryActivities
@@ -70,6 +71,8 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
             delivery.report_to_plan,
             delivery.deliver_invocation,
             PlanRecoveryActivities(client).recover_plan_state,
+            write_artifact_bundle,
+            write_plan_bundle,
         ],
         interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,

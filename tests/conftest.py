@@ -77,8 +77,10 @@ def fake_openai(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def echo_provider_by_default(monkeypatch):
+def echo_provider_by_default(monkeypatch, tmp_path):
     monkeypatch.setenv("ROLETEAM_PROVIDER", "echo")
+    # The worker writes plan bundles; keep them in the test's own folder, not the user's home.
+    monkeypatch.setenv("ROLETEAM_BUNDLE_DIR", str(tmp_path / "bundles"))
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -57,6 +57,10 @@ async def record() -> None:
             (f"plan:{PLAN}", "plan_lifecycle"),
             (f"role:{PLAN}:developer", "role_session_reporting"),
             (f"role:{PLAN}:planner", "role_session_delegated"),
+            # Recorded again once plans showed themselves (plan-visibility) and sessions wrote
+            # the bundle (role-bundle): the earlier files keep the earlier shapes.
+            (f"plan:{PLAN}", "plan_visibility"),
+            (f"role:{PLAN}:developer", "role_session_bundle"),
         ):
             out = HISTORIES / f"{name}.json"
             if out.exists():

@@ -56,6 +56,8 @@ async def test_plan_commands_drive_the_findings_loop(cli, worker, plan_id):  # n
     assert waived.code == 0 and "role 'lead' waived" in waived.out
     status = await cli("plan", "status", plan_id)
     assert "team small" in status.out and "findings: 1 resolved" in status.out
+    roles = await cli("status", plan_id)
+    assert "findings: 1 resolved" in roles.out and "gate: open" in roles.out
     budget = await cli("plan", "budget", plan_id, "--role", "developer", "--tokens", "1000000", "--json")
     assert budget.code == 0 and "budget of developer set to 1000000 tokens" in budget.json()["message"]
     done = await cli("plan", "complete", plan_id, "--reason", "shipped")

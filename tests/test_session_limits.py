@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+from temporalio.client import WorkflowFailureError
+
 from roleteam import constants as c
 from roleteam.client import RoleTeam
 from roleteam.constants import session_workflow_id
@@ -22,18 +25,25 @@ from roleteam.worker_runtime import build_worker
 from roleteam.workflows.carry import digest, fit_carry, payload_bytes
 
 
-async def test_alias_in_the_workflow_id_is_refused_not_a_second_memory(client, task_queue, worker, plan_id):
-    handle = await client.start_workflow(
-        c.WORKFLOW_TYPE,
-        SessionInput(plan_id=plan_id, role="dev"),
-        id=f"role:{plan_id}:dev",
-        task_queue=task_queue,
-    )
-    artifact = await handle.execute_update(
-        c.UPDATE_INVOKE_AND_WAIT, InvokeInput(invocation_id="a1", prompt="hi"), result_type=ExecutionArtifact
-    )
-    assert artifact.status == "refused"
-    assert "not a canonical role id" in artifact.reason and f"role:{plan_id}:developer" in artifact.reason
+async def test_a_session_started_under_an_alias_fails_at_once_naming_the_canonical_id(
+    client, task_queue, worker, plan_id
+):
+    """Not a second memory for (plan, developer), and not a session living on refusing everything."""
+    for role, expected in (
+        ("dev", f"workflow id 'role:{plan_id}:developer'"),
+        ("nobody", "not a role of the policy"),
+    ):
+        handle = await client.start_workflow(
+            c.WORKFLOW_TYPE,
+            SessionInput(plan_id=plan_id, role=role),
+            id=f"role:{plan_id}:{role}",
+            task_queue=task_queue,
+        )
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(handle.result(), 30)
+        cause = failed.value.cause
+        assert cause.type == "InvalidSessionInput" and cause.non_retryable
+        assert expected in cause.message
 
 
 async def test_queue_full_refusal_does_not_burn_the_invocation_id(client, team, task_queue, plan_id):

@@ -26,9 +26,11 @@ from roleteam import tracing
 from roleteam.client import RoleTeam, connect
 from roleteam.constants import session_workflow_id
 from roleteam.models import SessionOptions
+from roleteam.plan_client import PlanTeam
 from roleteam.worker_runtime import build_worker
 from roleteam.workflows import ALL_WORKFLOWS, RoleSession
 from tests.fake_openai import Scripted
+from tests.plan_helpers import eventually
 from tests.test_cli import ROLETEAM, run
 from tests.test_mcp import call
 from tests.test_replay import HISTORIES, workflow_id
@@ -56,7 +58,17 @@ async def traced_client(client, spans, monkeypatch):
 async def invoke_traced(traced_client, task_queue, options, plan_id, prompt=SECRET_PROMPT):
     async with build_worker(traced_client, task_queue):
         team = RoleTeam(traced_client, task_queue=task_queue, options=options)
-        return await team.invoke(plan_id, "dev", RoleTeam.request(prompt, "inv-traced-1"))
+        artifact = await team.invoke(plan_id, "dev", RoleTeam.request(prompt, "inv-traced-1"))
+        # Let the session finish its work after the reply (its report to the plan) before the
+        # worker stops, so the history read afterwards is the one the spans came from.
+        plans = PlanTeam(traced_client, task_queue=task_queue)
+        await eventually(lambda: _reported(plans, plan_id))
+        return artifact
+
+
+async def _reported(plans, plan_id) -> bool:
+    state = await plans.state(plan_id)
+    return state.lineage.total == 1 and state.outbox == 0
 
 
 def all_text(span) -> str:

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     import roleteam.constants as c
+    import roleteam.search_attributes as sa
     from roleteam.models import LifecycleInput, RecoverInput
     from roleteam.plan_models import (
         BudgetInput,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         LineageView,
         OutboxItem,
         PlanActionResult,
+        PlanBundleInput,
         PlanCarried,
         PlanInput,
         PlanLifecycleInput,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from roleteam.workflows import plan_findings as ledger
     from roleteam.workflows import plan_team as team
     from roleteam.workflows.plan_events import apply_role_event
+    from roleteam.workflows.plan_visibility import open_findings, plan_details_markdown
     from roleteam.workflows.wire import parse_wire
 
 LINEAGE_IN_QUERY = 50
@@ -62,6 +65,9 @@ class PlanWorkflow:
         carried = self._input.carried if workflow.info().continued_run_id else None
         self._state: PlanCarried | None = carried
         self._early_events: list[RoleEvent] = []
+        self._upserted: dict[str, object] = {}
+        self._dirty = True  # the plan's state changed since it was last published
+        self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -78,12 +84,17 @@ class PlanWorkflow:
         for event in self._early_events:
             self._on_role_event(event)
         self._early_events = []
+        visible = workflow.patched(c.PATCH_PLAN_VISIBILITY)
         while True:
+            if visible and self._dirty:
+                await self._publish()
             if self._rollover_due() and not self._state.outbox and workflow.all_handlers_finished():
                 self._continue_as_new()
             await workflow.wait_condition(
                 lambda: (
-                    bool(self._state.outbox) or (self._rollover_due() and workflow.all_handlers_finished())
+                    bool(self._state.outbox)
+                    or (visible and self._dirty)
+                    or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
             if self._state.outbox:
@@ -141,12 +152,37 @@ class PlanWorkflow:
         workflow.logger.warning("plan took up the state of its closed run %s", found.from_run_id)
         return state
 
+    async def _publish(self) -> None:
+        """Show the plan in the Web UI (details, search attributes) and write its bundle files."""
+        self._dirty = False
+        s = self._state
+        workflow.set_current_details(plan_details_markdown(self._input.plan_id, s, workflow.now()))
+        values = {
+            sa.PLAN_ID: self._input.plan_id,
+            sa.TEAM_TEMPLATE: s.template.name,
+            sa.OPEN_FINDINGS: open_findings(s),
+        }
+        changed = [key.value_set(v) for key, v in values.items() if self._upserted.get(key.name) != v]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._upserted.update({key.name: v for key, v in values.items()})
+        try:
+            await workflow.execute_local_activity(
+                c.ACTIVITY_WRITE_PLAN_BUNDLE,
+                PlanBundleInput(plan_id=self._input.plan_id, state=self.state()),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+                summary="write the plan's bundle files",
+            )
+        except ActivityError as err:
+            workflow.logger.warning("plan bundle not written: %s", _cause(err))
+
     def _rollover_due(self) -> bool:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() >= c.PLAN_MAX_EVENTS_PER_RUN
-            or info.get_current_history_size() >= c.PLAN_MAX_HISTORY_BYTES_PER_RUN
+            or info.get_current_history_size() + self._ignored_bytes >= c.PLAN_MAX_HISTORY_BYTES_PER_RUN
         )
 
     def _continue_as_new(self) -> None:
@@ -212,11 +248,13 @@ class PlanWorkflow:
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         # Handled (not buffered) so every signal wakes the main loop and a roll-over is never
-        # held back by signals nobody reads.
+        # held back by signals nobody reads; their bytes count at once (see RoleSession).
+        self._ignored_bytes += sum(len(arg.payload.data) for arg in args)
         workflow.logger.warning("ignoring signal %r: not part of the Plan contract", name[:100])
 
     def _on_role_event(self, event: RoleEvent) -> None:
         apply_role_event(self._state, event, self._roles(), workflow.now())
+        self._dirty = True
 
     # --- Lead and operator updates ---------------------------------------------------------
 
@@ -396,6 +434,7 @@ class PlanWorkflow:
 
     async def _act(self, action) -> PlanActionResult:
         await workflow.wait_condition(lambda: self._state is not None)
+        self._dirty = True
         try:
             return action()
         except ledger.Refusal as refusal:

@@ -109,6 +109,9 @@ class RoleSession:
         self._phase: str | None = None  # what the running invocation is doing
         self._visible: bool | None = None  # whether this run upserts attributes (see _visibility)
         self._upserted: dict[str, object] = {}
+        self._unwritten: list[str] = []  # artifacts recorded but not yet written to the bundle
+        self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
+        self._bundles = False
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -120,6 +123,7 @@ class RoleSession:
             await self._recover()
         self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
         self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
+        self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
         self._publish()
@@ -127,15 +131,23 @@ class RoleSession:
             # Roll over once no handler is in flight and the plan has every report. When a
             # roll-over is due, waiters for queued invocations let go (see invoke_and_wait), so
             # only the running one's waiter holds the run; the queue rides along in `pending`.
-            if self._rollover_due() and workflow.all_handlers_finished() and not self._state.plan_outbox:
+            if (
+                self._rollover_due()
+                and workflow.all_handlers_finished()
+                and not self._state.plan_outbox
+                and not self._unwritten
+            ):
                 self._continue_as_new()
             await workflow.wait_condition(
                 lambda: (
                     bool(self._state.pending)
                     or bool(self._state.plan_outbox)
+                    or bool(self._unwritten)
                     or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
+            if self._unwritten:
+                await self._write_bundles()
             if self._state.plan_outbox:
                 await self._flush_reports()
                 continue
@@ -166,6 +178,8 @@ class RoleSession:
         except ActivityError as err:
             workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
             return
+        if found.identity_problem:
+            raise ApplicationError(found.identity_problem, type="InvalidSessionInput", non_retryable=True)
         if found.carried is None:
             return
         recovered = found.carried
@@ -212,7 +226,7 @@ class RoleSession:
             info.is_continue_as_new_suggested()
             or self._turns_this_run >= self._turns_per_run
             or info.get_current_history_length() >= c.MAX_EVENTS_PER_RUN
-            or info.get_current_history_size() >= c.MAX_HISTORY_BYTES_PER_RUN
+            or info.get_current_history_size() + self._ignored_bytes >= c.MAX_HISTORY_BYTES_PER_RUN
         )
 
     def _continue_as_new(self) -> None:
@@ -558,6 +572,8 @@ class RoleSession:
                 )
             self._queue_artifact_report(artifact, reply)
         self._artifacts[artifact.invocation_id] = artifact
+        if self._bundles and len(self._unwritten) < c.MAX_PENDING_INVOCATIONS:
+            self._unwritten.append(artifact.invocation_id)
         # Only invocations that ran are remembered for idempotency: a refused one never reached
         # the model, so sending its id again (after a reopen, or with a smaller prompt) runs it.
         if artifact.status != "refused":
@@ -667,6 +683,23 @@ class RoleSession:
                 **fields,
             )
         )
+
+    async def _write_bundles(self) -> None:
+        """Write recorded artifacts to the plan bundle on the worker's disk (local activity)."""
+        while self._unwritten:
+            artifact = self._artifacts.get(self._unwritten.pop(0))
+            if artifact is None:
+                continue
+            try:
+                await workflow.execute_local_activity(
+                    c.ACTIVITY_WRITE_ARTIFACT_BUNDLE,
+                    artifact,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(maximum_attempts=3),
+                    summary=self._summary(artifact.invocation_id, "bundle file"),
+                )
+            except ActivityError as err:
+                workflow.logger.warning("artifact %s not written: %s", artifact.invocation_id, _cause(err))
 
     async def _flush_reports(self) -> None:
         """Deliver queued reports to the plan: by signal, or start the plan with the report."""
@@ -784,7 +817,10 @@ class RoleSession:
     @workflow.signal(dynamic=True)
     def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
         # Handled (not buffered) so every signal wakes the main loop: buffered ones would let
-        # history pass the roll-over point without the loop ever checking it.
+        # history pass the roll-over point without the loop ever checking it. The history size
+        # Temporal reports leaves out signals that arrived with the current task, so their bytes
+        # are counted here (a later task counts them again: rolling over early is harmless).
+        self._ignored_bytes += sum(len(arg.payload.data) for arg in args)
         workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
 
     def _enqueue(self, request: InvokeInput) -> None:

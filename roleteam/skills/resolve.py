@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from roleteam.evidence import (  # noqa: F401  (re-exported: the evidence used to live here)
+    AppliedWaiver,
+    Compliance,
+    LoadedSkill,
+    LoadReason,
+    MissingSkill,
+    SkillEvidence,
+    TriggeredSkill,
+    _Evidence,
+)
 from roleteam.skills.linear_regex import compile_linear
 from roleteam.skills.loader import MAX_TOTAL_SKILL_BYTES, SkillDocument, SkillProblem, read_skill
 from roleteam.skills.policy import RoleSkills, SkillPolicy, TriggerRule, file_matches
-
-LoadReason = Literal["required", "recommended", "triggered"]
-Compliance = Literal["verified", "partial", "waived", "not_required"]
 
 
 class SkillRequest(BaseModel):
@@ -36,63 +42,6 @@ class SkillRequest(BaseModel):
     domains: list[str] = []
     files: list[str] = []
     plan_id: str | None = None
-
-
-class _Evidence(BaseModel):
-    # Evidence is stored in workflow history and read back by later code versions; ignoring
-    # unknown fields keeps old histories readable if a field is ever retired.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class LoadedSkill(_Evidence):
-    """A skill that was loaded, and exactly which bytes."""
-
-    name: str
-    root: str
-    path: str
-    sha256: str
-    bytes: int
-    reason: LoadReason
-
-
-class MissingSkill(_Evidence):
-    """A skill the policy asked for that could not be loaded."""
-
-    name: str
-    reason: str
-    required: bool
-
-
-class TriggeredSkill(_Evidence):
-    """A triggered skill whose rule fired, with the matcher that fired it."""
-
-    name: str
-    when: str
-    rule: str
-
-
-class AppliedWaiver(_Evidence):
-    """A waiver that excused a missing required skill for this invocation."""
-
-    skill: str
-    reason: str
-    approved_by: str
-    plan: str | None
-
-
-class SkillEvidence(_Evidence):
-    """Machine-readable record of what an invocation was supposed to load and did load."""
-
-    compliance: Compliance
-    required: list[str]
-    recommended: list[str]
-    triggered: list[TriggeredSkill]
-    loaded: list[LoadedSkill]
-    missing: list[MissingSkill]
-    waivers: list[AppliedWaiver]
-    policy_version: str
-    policy_sha256: str
-    policy_source: str
 
 
 class ResolvedSkills(_Evidence):
