@@ -60,7 +60,8 @@ def browse(ui_url: str, plan_id: str, run_id: str, out: Path) -> dict[str, str]:
         browser.evaluate(f'localStorage.setItem("{COLUMNS_KEY}", JSON.stringify({{default: [{columns}]}}))')
 
         browser.navigate(ui_link(ui_url, plan_id))
-        listed = browser.wait_for_text(developer, validator, "RoleStatus", "of 2")
+        # The two role sessions and the plan's own Plan workflow carry the plan's PlanId.
+        listed = browser.wait_for_text(developer, validator, f"plan:{plan_id}", "RoleStatus", "of 3")
         browser.screenshot(out / "plan-workflows.png")
 
         retired_query = f'PlanId="{plan_id}" AND RoleStatus="retired"'
