@@ -47,7 +47,9 @@ async def timed(n: int, call, before=None) -> dict:
 
 
 async def policy_lever(n: int) -> dict:
-    request = RoleBriefInput(plan_id="bench", role="developer", invocation_id="i", prompt="task 1 " + "x" * 193)
+    request = RoleBriefInput(
+        plan_id="bench", role="developer", invocation_id="i", prompt="task 1 " + "x" * 193
+    )
 
     async def brief() -> None:
         await load_role_brief(request)
@@ -74,7 +76,10 @@ async def client_lever(n: int) -> dict:
 
     try:
         await call()
-        return {"new_client_per_call": await timed(n, call, new_client), "shared_client": await timed(n, call)}
+        return {
+            "new_client_per_call": await timed(n, call, new_client),
+            "shared_client": await timed(n, call),
+        }
     finally:
         server.stop()
 
