@@ -30,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a fresh clone
 
+from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
@@ -49,9 +50,11 @@ from roleteam.constants import plan_workflow_id, session_workflow_id  # noqa: E4
 from roleteam.devserver import temporal_binary  # noqa: E402
 from roleteam.exit import hard_exit  # noqa: E402
 from roleteam.models import SessionOptions  # noqa: E402
+from roleteam.plan_client import PlanTeam  # noqa: E402
 from roleteam.worker_runtime import build_worker  # noqa: E402
 
 SYSTEMS = ("naive", "roleteam")
+SETTLE_SECONDS = 1.0
 
 
 def prompt_of(n: int, size: int) -> str:
@@ -77,6 +80,37 @@ async def chain_sizes(client: Client, workflow_id: str) -> list[tuple[int, int]]
         run_id = first.continued_execution_run_id
         if not run_id:
             return sizes
+
+
+async def breakdown(client: Client, workflow_id: str, turns: int) -> dict[str, int]:
+    """History bytes per turn by what wrote them, over every run of the chain (biggest first).
+
+    Activity events are named after their activity type, so the cost of each round trip shows.
+    """
+    totals: dict[str, int] = {}
+    run_id = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        activity_types: dict[int, str] = {}
+        for event in history.events:
+            name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+            if event.HasField("activity_task_scheduled_event_attributes"):
+                scheduled = event.activity_task_scheduled_event_attributes
+                activity_types[event.event_id] = scheduled.activity_type.name
+                name = f"activity {activity_types[event.event_id]}: scheduled (input)"
+            for field_name in ("activity_task_started", "activity_task_completed"):
+                attrs = f"{field_name}_event_attributes"
+                if event.HasField(attrs):
+                    kind = activity_types.get(getattr(event, attrs).scheduled_event_id, "?")
+                    suffix = "completed (result)" if "completed" in field_name else "started"
+                    name = f"activity {kind}: {suffix}"
+            totals[name] = totals.get(name, 0) + event.ByteSize()
+        first = history.events[0].workflow_execution_started_event_attributes
+        run_id = first.continued_execution_run_id
+        if not run_id:
+            break
+    per_turn = {k: round(v / turns) for k, v in totals.items()}
+    return dict(sorted(per_turn.items(), key=lambda kv: -kv[1]))
 
 
 # --- the two systems behind one interface -----------------------------------------------------
@@ -109,7 +143,12 @@ class System:
         await asyncio.sleep(0.2)
 
     async def restart(self) -> None:
-        """A fresh worker: empty workflow cache, so the next task replays the whole run."""
+        """A fresh worker: empty workflow cache, so the next task replays the whole run.
+
+        Waits a moment first so the role's trailing work (roleteam's report to its Plan) is done:
+        a workflow task abandoned by a stopping worker would cost a 10 s task timeout instead.
+        """
+        await asyncio.sleep(SETTLE_SECONDS)
         await self.worker.shutdown()
         await self.task
         await self.start()
@@ -120,6 +159,14 @@ class System:
 
     def workflow_id(self, plan: str, role: str) -> str:
         return f"naive:{plan}:{role}" if self.name == "naive" else session_workflow_id(plan, role)
+
+    async def lift_budgets(self, plan: str, role: str) -> None:
+        """Create the plan and lift its token budgets (a long bench run is not a budget test)."""
+        if self.name == "roleteam":
+            plans = PlanTeam(self.client, task_queue=self.queue)
+            await plans.open(plan)
+            await plans.set_budget(plan, None)
+            await plans.set_budget(plan, None, role=role)
 
     async def invoke(self, plan: str, role: str, prompt: str, inv: str) -> None:
         if self.name == "roleteam":
@@ -202,12 +249,36 @@ async def drive(system: System, plan: str, role: str, start: int, count: int, si
     for first in range(start, start + count, batch):
         last = min(first + batch, start + count)
         for n in range(first, last):
-            await system.send(plan, role, prompt_of(n, size), f"q-{n}")
+            await system.send(plan, role, prompt_of(n, size), f"deep-{n}")
         await system.wait_turns(plan, role, last)
+
+
+async def cold(system: System, plan: str, role: str, args, tag: str) -> dict:
+    """The first invocation of a role on a fresh worker, and on a warmed-up worker that does not
+    have the role cached (evicted): the difference is the worker's own start-up (sandbox imports)."""
+    fresh, evicted = [], []
+    for n in range(args.cold_samples):
+        await system.restart()
+        began = time.perf_counter()
+        await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"{tag}-fresh-{n}")
+        fresh.append((time.perf_counter() - began) * 1000)
+        await system.restart()
+        await system.invoke(f"{plan}-other", role, prompt_of(n, args.prompt_bytes), f"{tag}-warm-{n}")
+        began = time.perf_counter()
+        await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"{tag}-evicted-{n}")
+        evicted.append((time.perf_counter() - began) * 1000)
+    return {
+        "fresh_worker_ms": round(statistics.median(fresh), 1),
+        "evicted_ms": round(statistics.median(evicted), 1),
+        "fresh_samples_ms": [round(x, 1) for x in fresh],
+        "evicted_samples_ms": [round(x, 1) for x in evicted],
+        "current_run_events": (await chain_sizes(system.client, system.workflow_id(plan, role)))[0][0],
+    }
 
 
 async def sequential(system: System, args) -> dict:
     plan, role = f"seq-{uuid.uuid4().hex[:6]}", "developer"
+    await system.lift_budgets(plan, role)
     for n in range(args.warmup):
         await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"w-{n}")
     latencies = []
@@ -217,12 +288,8 @@ async def sequential(system: System, args) -> dict:
         latencies.append((time.perf_counter() - began) * 1000)
     turns = args.warmup + args.turns
     hist = await system.history(plan, role)
-    cold = []
-    for n in range(args.cold_samples):
-        await system.restart()
-        began = time.perf_counter()
-        await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"c-{n}")
-        cold.append((time.perf_counter() - began) * 1000)
+    where = await breakdown(system.client, system.workflow_id(plan, role), turns)
+    resumed = await cold(system, plan, role, args, "c")
     return {
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(percentile(latencies, 0.95), 1),
@@ -233,8 +300,9 @@ async def sequential(system: System, args) -> dict:
         "turns_per_run": round(turns / hist["runs"], 1),
         "rollovers_per_1000_turns": round((hist["runs"] - 1) * 1000 / turns, 1),
         "largest_run_events": hist["largest_run_events"],
-        "fresh_worker_first_invocation_ms": round(statistics.median(cold), 1),
-        "fresh_worker_samples_ms": [round(c, 1) for c in cold],
+        "fresh_worker_first_invocation_ms": resumed["fresh_worker_ms"],
+        "cold": resumed,
+        "history_bytes_per_turn_by_source": where,
     }
 
 
@@ -252,6 +320,7 @@ async def burst(system: System, args) -> dict:
 async def queued(system: System, args) -> dict:
     """One role, `--queued` invocations sent by signal at once; the rate at which they complete."""
     plan, role = f"queue-{uuid.uuid4().hex[:6]}", "developer"
+    await system.lift_budgets(plan, role)
     await system.invoke(plan, role, prompt_of(0, args.prompt_bytes), "q-start")  # started, warm
     began = time.perf_counter()
     for n in range(args.queued):
@@ -268,9 +337,10 @@ async def queued(system: System, args) -> dict:
     }
 
 
-async def deep_cold(system: System, args, plan: str, done: int) -> dict:
+async def deep_cold(system: System, args, plan: str) -> dict:
     """Cold resume (fresh worker, first invocation) of one role at each of `--cold-turns`."""
     role, results = "developer", {}
+    done = await system.turns(plan, role)
     for target in args.cold_turns:
         if target > done:
             try:
@@ -279,20 +349,9 @@ async def deep_cold(system: System, args, plan: str, done: int) -> dict:
                 results[str(target)] = f"failed: {str(err)[:200]}"
                 break
             done = target
-        samples = []
-        for n in range(args.cold_samples):
-            await system.restart()
-            began = time.perf_counter()
-            await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"d-{target}-{n}")
-            samples.append((time.perf_counter() - began) * 1000)
-            done += 1
-        hist = await system.history(plan, role)
-        results[str(target)] = {
-            "cold_ms": round(statistics.median(samples), 1),
-            "samples_ms": [round(s, 1) for s in samples],
-            "current_run_events": (await chain_sizes(system.client, system.workflow_id(plan, role)))[0][0],
-            "runs": hist["runs"],
-        }
+        results[str(target)] = await cold(system, plan, role, args, f"d-{target}")
+        results[str(target)]["runs"] = (await system.history(plan, role))["runs"]
+        done += 2 * args.cold_samples
     return results
 
 
@@ -416,7 +475,7 @@ async def compare(args) -> dict:
         log(f"{name}: {args.queued} queued on one role")
         result[name]["queued"] = queue = await queued(system, args)
         log(f"{name}: cold resume at {args.cold_turns}")
-        result[name]["cold_resume"] = await deep_cold(system, args, queue.pop("plan"), args.queued + 1)
+        result[name]["cold_resume"] = await deep_cold(system, args, queue.pop("plan"))
     for system in systems.values():
         await system.worker.shutdown()
     if args.rss_roles:
@@ -480,11 +539,21 @@ def table(result: dict) -> str:
         f"| roll-overs per 1,000 turns | {s_n['rollovers_per_1000_turns']} | "
         f"{s_r['rollovers_per_1000_turns']} | - |",
     ]
-    for turns in n["cold_resume"].keys() | r["cold_resume"].keys():
-        a, b = n["cold_resume"].get(turns, "-"), r["cold_resume"].get(turns, "-")
-        a = a["cold_ms"] if isinstance(a, dict) else a
-        b = b["cold_ms"] if isinstance(b, dict) else b
-        lines.append(row(f"cold resume at {turns} turns of one role", a, b, " ms", True))
+    lines.append(
+        row(
+            f"  same, worker warm but role not cached (evicted), {s_n['turns']} turns in",
+            s_n["cold"]["evicted_ms"],
+            s_r["cold"]["evicted_ms"],
+            " ms",
+            True,
+        )
+    )
+    for turns in sorted(n["cold_resume"].keys() | r["cold_resume"].keys(), key=int):
+        for key, label in (("fresh_worker_ms", "fresh worker"), ("evicted_ms", "evicted")):
+            a, b = n["cold_resume"].get(turns, "-"), r["cold_resume"].get(turns, "-")
+            a = a[key] if isinstance(a, dict) else a
+            b = b[key] if isinstance(b, dict) else b
+            lines.append(row(f"cold resume at {turns} turns of one role ({label})", a, b, " ms", True))
     if "rss" in n:
         lines.append(
             row(
