@@ -55,6 +55,7 @@ from roleteam.worker_runtime import build_worker  # noqa: E402
 
 SYSTEMS = ("naive", "roleteam")
 SETTLE_SECONDS = 1.0
+SHUTDOWN_SECONDS = 20.0
 
 
 def prompt_of(n: int, size: int) -> str:
@@ -125,6 +126,7 @@ class System:
     worker: Worker | None = None
     task: asyncio.Task | None = None
     team: RoleTeam | None = field(default=None)
+    stuck_shutdowns: int = 0
 
     def build(self, **kwargs) -> Worker:
         if self.name == "naive":
@@ -149,8 +151,11 @@ class System:
         a workflow task abandoned by a stopping worker would cost a 10 s task timeout instead.
         """
         await asyncio.sleep(SETTLE_SECONDS)
-        await self.worker.shutdown()
-        await self.task
+        try:
+            await asyncio.wait_for(self.worker.shutdown(), SHUTDOWN_SECONDS)
+            await asyncio.wait_for(self.task, SHUTDOWN_SECONDS)
+        except TimeoutError:
+            self.stuck_shutdowns += 1  # reported; the new worker takes over the queue anyway
         await self.start()
 
     def key(self, n: int, plan: str) -> tuple[str, str]:
@@ -463,8 +468,7 @@ async def compare(args) -> dict:
     started = time.monotonic()
 
     def log(message: str) -> None:
-        if not args.json:
-            print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
     for name, system in systems.items():
         result.setdefault(name, {})
@@ -476,8 +480,9 @@ async def compare(args) -> dict:
         result[name]["queued"] = queue = await queued(system, args)
         log(f"{name}: cold resume at {args.cold_turns}")
         result[name]["cold_resume"] = await deep_cold(system, args, queue.pop("plan"))
-    for system in systems.values():
-        await system.worker.shutdown()
+    for name, system in systems.items():
+        result[name]["stuck_worker_shutdowns"] = system.stuck_shutdowns
+        await asyncio.wait_for(system.worker.shutdown(), SHUTDOWN_SECONDS)
     if args.rss_roles:
         for name in SYSTEMS:
             log(f"{name}: worker RSS with {args.rss_roles} roles x 3 turns")
