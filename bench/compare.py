@@ -574,19 +574,19 @@ def table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=300, help="sequential turns on one warm role")
+    parser.add_argument("--turns", type=int, default=100, help="sequential turns on one warm role")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--roles", type=int, default=200, help="roles started at once")
-    parser.add_argument("--queued", type=int, default=300, help="invocations queued on one role")
+    parser.add_argument("--roles", type=int, default=100, help="roles started at once")
+    parser.add_argument("--queued", type=int, default=100, help="invocations queued on one role")
     parser.add_argument(
         "--cold-turns",
         type=lambda s: [int(x) for x in s.split(",") if x],
-        default=[1000],
+        default=[300],
         help="comma-separated turn counts for cold resume, e.g. 1000,10000",
     )
-    parser.add_argument("--cold-samples", type=int, default=3)
+    parser.add_argument("--cold-samples", type=int, default=2)
     parser.add_argument("--prompt-bytes", type=int, default=200)
-    parser.add_argument("--rss-roles", type=int, default=1000, help="0 skips the RSS measurement")
+    parser.add_argument("--rss-roles", type=int, default=200, help="0 skips the RSS measurement")
     parser.add_argument("--rss-prompt-bytes", type=int, default=2048)
     parser.add_argument("--rss-concurrency", type=int, default=50)
     parser.add_argument("--json", action="store_true")
