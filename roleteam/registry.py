@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from roleteam.constants import EXECUTION_MODES, PLAN_ID_PATTERN, ROLE_ID_PATTERN
 from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError
+from roleteam.policy_cache import load_cached
 from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
@@ -147,12 +148,16 @@ class RoleRegistry(_Strict):
 
 
 def load_role_registry(path: Path | None = None) -> RoleRegistry:
-    """Load and validate the role registry.
+    """Load and validate the role registry (parsed again only when the file's bytes change).
 
     Raises:
         PolicyError: the file is missing, not YAML, or breaks the schema (naming file and key).
     """
     path = path or policy_dir() / "roles.yaml"
+    return load_cached("roles", path, (), lambda: _parse_role_registry(path))
+
+
+def _parse_role_registry(path: Path) -> RoleRegistry:
     raw, data = read_policy_yaml(path, "role registry", "'version' and 'roles'")
     try:
         return RoleRegistry.model_validate(

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from roleteam.constants import DEFAULT_TEAM, ROLE_ID_PATTERN, SEVERITIES
 from roleteam.errors import PolicyError
 from roleteam.plan_models import TeamRole, TeamTemplate
+from roleteam.policy_cache import load_cached
 from roleteam.registry import (
     RoleRegistry,
     format_validation_error,
@@ -115,10 +116,18 @@ class TeamPolicy(_Strict):
 def load_team_policy(path: Path | None = None, registry: RoleRegistry | None = None) -> TeamPolicy:
     """Load and validate the team templates, checking every role against the registry.
 
+    Parsed again only when the file's bytes (or the registry's) change.
+
     Raises:
         PolicyError: naming the file, the key and the fix.
     """
     path = path or policy_dir() / "teams.yaml"
+    registry = registry or load_role_registry()
+    depends = (registry.source, registry.sha256)
+    return load_cached("teams", path, depends, lambda: _parse_team_policy(path, registry))
+
+
+def _parse_team_policy(path: Path, registry: RoleRegistry) -> TeamPolicy:
     raw, data = read_policy_yaml(path, "team templates", "'version', 'default' and 'teams'")
     try:
         policy = TeamPolicy.model_validate(
@@ -126,7 +135,6 @@ def load_team_policy(path: Path | None = None, registry: RoleRegistry | None = N
         )
     except ValidationError as err:
         raise PolicyError(f"{path}: {format_validation_error(err)}") from err
-    registry = registry or load_role_registry()
     problems = []
     for team_name, spec in policy.teams.items():
         for role_id, role in spec.roles.items():

@@ -7,6 +7,7 @@ invocation at once with the provider's message.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
@@ -24,16 +25,35 @@ DEFAULT_TIMEOUT = 240.0
 MAX_DETAIL_CHARS = 1_000
 
 
+# One client (and connection pool) per worker event loop and endpoint, reused by every call:
+# building one per call cost a TLS handshake and a new pool each time. Keyed by what the client
+# was built from, so a changed OPENAI_BASE_URL / OPENAI_API_KEY gets a new client.
+# The loop is kept with its client so its id cannot be reused while the entry exists.
+_clients: dict[tuple, tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI]] = {}
+MAX_CLIENTS = 8
+
+
 def openai_client(timeout: float) -> openai.AsyncOpenAI:
-    if not os.environ.get("OPENAI_API_KEY"):
+    """The worker's long-lived client for the configured endpoint (built on first use)."""
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
         raise ApplicationError(
             "OPENAI_API_KEY is not set in the worker's environment; set it (any value for a "
             "local endpoint) or use ROLETEAM_PROVIDER=echo",
             type="ProviderConfigError",
             non_retryable=True,
         )
+    loop = asyncio.get_running_loop()
+    key = (id(loop), os.environ.get("OPENAI_BASE_URL"), api_key, timeout)
+    cached = _clients.get(key)
+    if cached is not None and not cached[1].is_closed():
+        return cached[1]
+    if len(_clients) >= MAX_CLIENTS:
+        _clients.clear()  # clients of finished event loops (tests); a worker has one loop
     # base_url and api_key come from OPENAI_BASE_URL / OPENAI_API_KEY, read by the client.
-    return openai.AsyncOpenAI(max_retries=0, timeout=timeout)
+    client = openai.AsyncOpenAI(max_retries=0, timeout=timeout)
+    _clients[key] = (loop, client)
+    return client
 
 
 async def chat_completion(
@@ -55,8 +75,6 @@ async def chat_completion(
         ) from None
     except (openai.OpenAIError, ValueError, TypeError, AttributeError) as err:
         raise _bad_response(f"{type(err).__name__}: {err}") from None
-    finally:
-        await client.close()
     choices = getattr(response, "choices", None)
     if not isinstance(response, openai.types.chat.ChatCompletion) and not isinstance(choices, list):
         raise _bad_response(f"the answer is not a chat completion (starts {str(response)[:80]!r})")

@@ -26,6 +26,7 @@ from pydantic import (
 
 from roleteam.constants import MAX_REASON_CHARS, PLAN_ID_PATTERN
 from roleteam.errors import PolicyError, UnknownRoleError
+from roleteam.policy_cache import load_cached
 from roleteam.registry import (
     RoleRegistry,
     format_validation_error,
@@ -339,13 +340,19 @@ def load_skill_policy(path: Path | None = None, registry: RoleRegistry | None = 
         registry: The role registry that role ids are checked against; loaded when omitted.
 
     Returns:
-        The validated policy, recording its `version`, `source` path and `sha256`.
+        The validated policy, recording its `version`, `source` path and `sha256`. It is parsed
+        again only when the file's bytes (or the registry's) change.
 
     Raises:
         PolicyError: the file is missing, not YAML, or breaks the schema (naming file and key).
     """
     path = Path(path) if path else policy_dir() / "skills.yaml"
     registry = registry or load_role_registry()
+    depends = (registry.source, registry.sha256)
+    return load_cached("skills", path, depends, lambda: _parse_skill_policy(path, registry))
+
+
+def _parse_skill_policy(path: Path, registry: RoleRegistry) -> SkillPolicy:
     raw, data = read_policy_yaml(path, "skill policy", "'version', 'skills', 'roles' and 'waivers'")
     try:
         return SkillPolicy.model_validate(
