@@ -21,6 +21,7 @@ from roleteam.errors import RoleteamError
 from roleteam.history import read_transcript
 from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker, deployment_config
+from tests.test_contract_cli import temporal
 
 
 def test_versioning_is_off_unless_both_settings_are_given():
@@ -82,3 +83,34 @@ async def test_new_build_takes_over_a_running_role_at_its_next_rollover(client, 
     workflow_id = session_workflow_id(plan_id, role)
     assert await builds_of_run(client, workflow_id, first_run) == {"v1"}
     assert await builds_of_run(client, workflow_id, next_run) == {"v2"}
+
+
+async def test_an_idle_role_moves_to_the_current_build_when_the_operator_says_so(client, task_queue, plan_id):
+    """docs/contract.md: `temporal workflow update-options --versioning-override-behavior auto_upgrade`."""
+    deployment = f"roleteam-{uuid.uuid4().hex[:8]}"
+    role = "developer"
+    workflow_id = session_workflow_id(plan_id, role)
+    team = RoleTeam(client, task_queue=task_queue)
+    v1 = deployment_config({"ROLETEAM_DEPLOYMENT_NAME": deployment, "ROLETEAM_BUILD_ID": "v1"})
+    v2 = deployment_config({"ROLETEAM_DEPLOYMENT_NAME": deployment, "ROLETEAM_BUILD_ID": "v2"})
+    async with build_worker(client, task_queue, deployment_config=v1):
+        await set_current(client, deployment, "v1")
+        await team.invoke(plan_id, role, team.request("first", "b1"))
+        async with build_worker(client, task_queue, deployment_config=v2):
+            await set_current(client, deployment, "v2")
+            moved = await temporal(
+                client,
+                "workflow",
+                "update-options",
+                "--workflow-id",
+                workflow_id,
+                "--versioning-override-behavior",
+                "auto_upgrade",
+            )
+            assert moved.code == 0, moved.err
+            await team.invoke(plan_id, role, team.request("second", "b2"))
+            transcript = await read_transcript(client, workflow_id)
+
+    assert [t.invocation_id for t in transcript.turns] == ["b1", "b2"]
+    assert transcript.turns[0].run_id == transcript.turns[1].run_id, "same run, no roll-over"
+    assert await builds_of_run(client, workflow_id, transcript.turns[0].run_id) == {"v1", "v2"}
