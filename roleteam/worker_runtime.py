@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from roleteam import tracing
 from roleteam.activities import ALL_ACTIVITIES
@@ -16,6 +18,7 @@ from roleteam.activities.plan_recovery import PlanRecoveryActivities
 from roleteam.activities.recovery import RecoveryActivities
 from roleteam.activities.team import load_team_template
 from roleteam.client import configured_task_queue
+from roleteam.errors import RoleteamError
 from roleteam.search_attributes import ensure_search_attributes
 from roleteam.workflows import ALL_WORKFLOWS
 
@@ -52,6 +55,30 @@ class RoleteamWorker(Worker):
         await super().run()
 
 
+def deployment_config(environ=os.environ) -> WorkerDeploymentConfig | None:
+    """Worker Deployment Versioning, opt-in: both ROLETEAM_DEPLOYMENT_NAME and ROLETEAM_BUILD_ID set.
+
+    Every run is pinned to the build that started it; sessions and plans continue-as-new with
+    AUTO_UPGRADE, so their next run goes to the deployment's current version.
+    """
+    name = environ.get("ROLETEAM_DEPLOYMENT_NAME", "").strip()
+    build = environ.get("ROLETEAM_BUILD_ID", "").strip()
+    if not name and not build:
+        return None
+    if not name or not build:
+        given, missing = ("ROLETEAM_DEPLOYMENT_NAME", "ROLETEAM_BUILD_ID")
+        if build:
+            given, missing = missing, given
+        raise RoleteamError(
+            f"{given} is set but {missing} is empty: set both for a versioned worker, or neither"
+        )
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name=name, build_id=build),
+        use_worker_versioning=True,
+        default_versioning_behavior=VersioningBehavior.PINNED,
+    )
+
+
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> RoleteamWorker:
     """A worker serving roleteam's workflows and activities on `task_queue` (default: configured).
 
@@ -60,6 +87,10 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
     """
     delivery = DeliveryActivities(client)
     kwargs.setdefault("activity_executor", ThreadPoolExecutor(ACTIVITY_THREADS, "roleteam-activity"))
+    if "deployment_config" not in kwargs:
+        config = deployment_config()
+        if config is not None:
+            kwargs["deployment_config"] = config
     return RoleteamWorker(
         client,
         task_queue=task_queue or configured_task_queue(),

@@ -192,7 +192,8 @@ class PlanWorkflow:
             "plan rolling over after %d events", workflow.info().get_current_history_length()
         )
         workflow.continue_as_new(
-            PlanInput(plan_id=self._input.plan_id, team=state.template.name, carried=state)
+            PlanInput(plan_id=self._input.plan_id, team=state.template.name, carried=state),
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     async def _deliver(self, item: OutboxItem) -> None:

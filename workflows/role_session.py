@@ -250,7 +250,8 @@ class RoleSession:
                 role=self._input.role,
                 options=self._input.options,
                 carried=state,
-            )
+            ),
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
     def _artifacts_to_carry(self) -> list[ExecutionArtifact]:
