@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF, MAX_ACTIVITY_INPUT_BYTES
+from roleteam.constants import ACTIVITY_LOAD_ROLE_BRIEF, MAX_ACTIVITY_INPUT_BYTES, POLICY_ERROR
 from roleteam.errors import RoleteamError
 from roleteam.models import RoleBrief, RoleBriefInput
 from roleteam.registry import load_role_registry
@@ -32,7 +32,7 @@ def load_role_brief(request: RoleBriefInput) -> RoleBrief:
             )
         policy = with_plan_waivers(load_skill_policy(registry=registry), request)
     except RoleteamError as err:
-        raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None
+        raise ApplicationError(str(err), type=POLICY_ERROR, non_retryable=True) from None
     resolved = resolve_skills(
         policy,
         spec.id,
@@ -61,7 +61,7 @@ def load_role_brief(request: RoleBriefInput) -> RoleBrief:
         raise ApplicationError(
             f"role brief for {spec.id!r} is {size} bytes, over the {MAX_ACTIVITY_INPUT_BYTES}-byte "
             "limit: shorten the role's system prompt or skills",
-            type="PolicyError",
+            type=POLICY_ERROR,
             non_retryable=True,
         )
     return brief

@@ -10,9 +10,9 @@ from temporalio.exceptions import ApplicationError
 
 from roleteam.activities.providers.echo import ECHO_MODEL, echo_reply
 from roleteam.activities.providers.messages import chat_messages
-from roleteam.activities.providers.openai_compat import DEFAULT_TIMEOUT, chat_completion
+from roleteam.activities.providers.openai_compat import chat_completion, http_timeout
 from roleteam.activities.settings import DEFAULT_OPENAI_MODEL, ProviderSettings
-from roleteam.constants import ACTIVITY_CALL_MODEL, MAX_REPLY_BYTES
+from roleteam.constants import ACTIVITY_CALL_MODEL, MAX_REPLY_BYTES, PROVIDER_CONFIG_ERROR
 from roleteam.errors import RoleteamError
 from roleteam.models import ModelCallInput, ModelReply
 from roleteam.tracing import traced_model_call
@@ -26,14 +26,15 @@ async def call_model(call: ModelCallInput) -> ModelReply:
     try:
         settings = ProviderSettings.from_env()
     except RoleteamError as err:
-        raise ApplicationError(str(err), type="ProviderConfigError", non_retryable=True) from None
+        raise ApplicationError(str(err), type=PROVIDER_CONFIG_ERROR, non_retryable=True) from None
     messages = chat_messages(call)
     if settings.provider == "echo":
         text, usage = echo_reply(call, messages)
         return _bounded(text, usage=usage, provider="echo", model=ECHO_MODEL)
     model = call.model or settings.model or DEFAULT_OPENAI_MODEL
+    timeout = http_timeout(activity.info().start_to_close_timeout)
     async with _heartbeating():
-        text, usage, reported = await chat_completion(messages, model, DEFAULT_TIMEOUT)
+        text, usage, reported = await chat_completion(messages, model, timeout)
     return _bounded(text, usage=usage, provider="openai", model=reported)
 
 
@@ -64,3 +65,6 @@ async def _heartbeating():
         yield
     finally:
         task.cancel()
+        # Awaited, so the task is gone before the activity returns (no "never retrieved" noise).
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

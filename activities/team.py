@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from roleteam.constants import ACTIVITY_LOAD_TEAM_TEMPLATE
+from roleteam.constants import ACTIVITY_LOAD_TEAM_TEMPLATE, POLICY_ERROR
 from roleteam.errors import RoleteamError
 from roleteam.plan_models import TeamRequest, TeamTemplate
 from roleteam.teams import load_team_policy
@@ -17,4 +17,4 @@ def load_team_template(request: TeamRequest) -> TeamTemplate:
     try:
         return load_team_policy().template(request.name)
     except RoleteamError as err:
-        raise ApplicationError(str(err), type="PolicyError", non_retryable=True) from None
+        raise ApplicationError(str(err), type=POLICY_ERROR, non_retryable=True) from None

@@ -73,6 +73,17 @@ MAX_CARRY_BYTES = 1_600 * 1024
 ROLLING_OVER_ERROR = "RollingOver"
 # Error type of an `invoke_and_wait` whose request is refused by validation (never retryable).
 INVALID_REQUEST_ERROR = "InvalidRequest"
+# Every other error type raised across the wire (ApplicationError.type), listed in docs/contract.md.
+INVALID_SESSION_INPUT_ERROR = "InvalidSessionInput"  # run fails at start, not retried
+QUEUE_FULL_ERROR = "QueueFull"
+ARTIFACT_NOT_RETAINED_ERROR = "ArtifactNotRetained"
+POLICY_ERROR = "PolicyError"  # load_role_brief / load_team_template: the policy cannot be used
+PROVIDER_CONFIG_ERROR = "ProviderConfigError"
+MODEL_UNAVAILABLE_ERROR = "ModelUnavailable"
+MODEL_BAD_RESPONSE_ERROR = "ModelBadResponse"
+MODEL_HTTP_ERROR_PREFIX = "ModelHTTP"  # + the status, e.g. ModelHTTP429
+INVALID_DELEGATED_INPUT_ERROR = "InvalidDelegatedInput"
+INVALID_SCHEDULED_INPUT_ERROR = "InvalidScheduledInput"
 # Refusals handed on at continue-as-new (newest first) so the `artifact` query still answers
 # them, each with its prompt clipped and its reason kept.
 MAX_CARRIED_REFUSALS = 500

@@ -23,3 +23,13 @@ async def test_calls_follow_a_changed_endpoint_and_key(monkeypatch):
         second.stop()
     assert [r["authorization"] for r in first.requests] == ["Bearer sk-one-not-a-secret"] * 2
     assert [r["authorization"] for r in second.requests] == ["Bearer sk-two-not-a-secret"]
+
+
+def test_the_http_timeout_stays_within_the_activitys_own():
+    from datetime import timedelta
+
+    from roleteam.activities.providers.openai_compat import DEFAULT_TIMEOUT, http_timeout
+
+    assert http_timeout(timedelta(seconds=120)) == 115.0  # summarising: under its 120 s, not 240 s
+    assert http_timeout(timedelta(seconds=3600)) == DEFAULT_TIMEOUT
+    assert http_timeout(None) == DEFAULT_TIMEOUT and http_timeout(timedelta(seconds=2)) == 1.0

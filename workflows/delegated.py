@@ -28,7 +28,7 @@ class DelegatedRun:
         """Load the role's brief, check the mode is allowed, call the model once."""
         given = parse_wire(DelegatedInput, raw)
         if isinstance(given, str):
-            raise ApplicationError(given, type="InvalidDelegatedInput", non_retryable=True)
+            raise ApplicationError(given, type=c.INVALID_DELEGATED_INPUT_ERROR, non_retryable=True)
         request = given.request
         try:
             brief = await workflow.execute_activity(
@@ -45,7 +45,7 @@ class DelegatedRun:
                 result_type=RoleBrief,
                 summary=f"{request.invocation_id} · {given.role} · delegated",
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
+                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=[c.POLICY_ERROR]),
             )
         except ActivityError as err:
             return DelegatedResult(status="refused", reason=f"role policy could not be loaded: {_cause(err)}")

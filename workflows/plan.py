@@ -120,7 +120,7 @@ class PlanWorkflow:
                 summary=f"team template {name or '(default)'}",
                 result_type=TeamTemplate,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["PolicyError"]),
+                retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=[c.POLICY_ERROR]),
             )
         except ActivityError as err:
             raise ApplicationError(

@@ -179,7 +179,9 @@ class RoleSession:
             workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
             return
         if found.identity_problem:
-            raise ApplicationError(found.identity_problem, type="InvalidSessionInput", non_retryable=True)
+            raise ApplicationError(
+                found.identity_problem, type=c.INVALID_SESSION_INPUT_ERROR, non_retryable=True
+            )
         if found.carried is None:
             return
         recovered = found.carried
@@ -207,7 +209,7 @@ class RoleSession:
     def _check_start_input(self, input: SessionInput) -> None:
         if self._start_problems:
             raise ApplicationError(
-                "; ".join(self._start_problems), type="InvalidSessionInput", non_retryable=True
+                "; ".join(self._start_problems), type=c.INVALID_SESSION_INPUT_ERROR, non_retryable=True
             )
         problems = input.options.problems()
         if not c.PLAN_ID_PATTERN.fullmatch(input.plan_id):
@@ -218,7 +220,9 @@ class RoleSession:
         if workflow.info().workflow_id != expected:
             problems.append(f"workflow id must be {expected!r} for this plan_id and role")
         if problems:
-            raise ApplicationError("; ".join(problems), type="InvalidSessionInput", non_retryable=True)
+            raise ApplicationError(
+                "; ".join(problems), type=c.INVALID_SESSION_INPUT_ERROR, non_retryable=True
+            )
 
     def _rollover_due(self) -> bool:
         info = workflow.info()
@@ -305,7 +309,7 @@ class RoleSession:
                 brief_input,
                 result_type=RoleBrief,
                 start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["PolicyError"]),
+                retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=[c.POLICY_ERROR]),
                 summary=self._summary(request.invocation_id, self._input.role),
             )
         except ActivityError as err:
@@ -845,7 +849,7 @@ class RoleSession:
             # Validators of updates arriving together all see the same room; check again here.
             problem = self._queue_problem(request)
             if problem:
-                raise ApplicationError(problem, type="QueueFull")
+                raise ApplicationError(problem, type=c.QUEUE_FULL_ERROR)
             self._enqueue(request)
 
         def done() -> bool:
@@ -868,7 +872,7 @@ class RoleSession:
                 f"invocation {invocation_id!r} ran in an earlier run of this session "
                 f"(status {self._state.seen[digest(invocation_id)]}); read it with "
                 "'roleteam history'",
-                type="ArtifactNotRetained",
+                type=c.ARTIFACT_NOT_RETAINED_ERROR,
             )
         return self._artifacts[invocation_id]
 
@@ -884,7 +888,7 @@ class RoleSession:
         if not self._known(request.invocation_id) or self._retrying(request):
             problem = self._queue_problem(request)
             if problem:
-                raise ApplicationError(problem, type="QueueFull")
+                raise ApplicationError(problem, type=c.QUEUE_FULL_ERROR)
             if self._rollover_due():
                 # Hold new waiters back so the in-flight ones can finish and the run can hand
                 # over; without this, overlapping callers could keep a run open indefinitely.

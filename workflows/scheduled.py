@@ -36,7 +36,7 @@ class ScheduledInvocation:
         """Queue this firing's invocation on the role session; returns its invocation id."""
         firing = parse_wire(ScheduledFiring, raw)
         if isinstance(firing, str):
-            raise ApplicationError(firing, type="InvalidScheduledInput", non_retryable=True)
+            raise ApplicationError(firing, type=c.INVALID_SCHEDULED_INPUT_ERROR, non_retryable=True)
         request = InvokeInput(
             invocation_id=firing_invocation_id(workflow.info().workflow_id),
             prompt=firing.prompt,
@@ -47,7 +47,9 @@ class ScheduledInvocation:
         if not c.PLAN_ID_PATTERN.fullmatch(firing.plan_id) or not c.ROLE_ID_PATTERN.fullmatch(firing.role):
             problems.append("plan_id or role is not a valid id")
         if problems:
-            raise ApplicationError("; ".join(problems), type="InvalidScheduledInput", non_retryable=True)
+            raise ApplicationError(
+                "; ".join(problems), type=c.INVALID_SCHEDULED_INPUT_ERROR, non_retryable=True
+            )
         await workflow.execute_activity(
             c.ACTIVITY_DELIVER_INVOCATION,
             DeliveryInput(plan_id=firing.plan_id, role=firing.role, request=request),

@@ -16,12 +16,31 @@ from datetime import timedelta
 import openai
 from temporalio.exceptions import ApplicationError
 
-from roleteam.constants import MAX_MODEL_NAME_CHARS, MAX_TOKEN_COUNT
+from roleteam.constants import (
+    MAX_MODEL_NAME_CHARS,
+    MAX_TOKEN_COUNT,
+    MODEL_BAD_RESPONSE_ERROR,
+    MODEL_HTTP_ERROR_PREFIX,
+    MODEL_UNAVAILABLE_ERROR,
+    PROVIDER_CONFIG_ERROR,
+)
 from roleteam.models import TokenUsage
 
 RETRYABLE_STATUS = {408, 409, 429}
 MAX_RETRY_AFTER_SECONDS = 300.0
 DEFAULT_TIMEOUT = 240.0
+# Seconds left for Temporal to record the failure after the HTTP call gives up.
+TIMEOUT_MARGIN = 5.0
+
+
+def http_timeout(activity_timeout: timedelta | None) -> float:
+    """The HTTP timeout for a call made by an activity: within the activity's own start-to-close
+    timeout (so the call fails with its own error, not a timed-out activity), at most the default."""
+    if activity_timeout is None:
+        return DEFAULT_TIMEOUT
+    return max(1.0, min(DEFAULT_TIMEOUT, activity_timeout.total_seconds() - TIMEOUT_MARGIN))
+
+
 MAX_DETAIL_CHARS = 1_000
 
 
@@ -40,7 +59,7 @@ def openai_client(timeout: float) -> openai.AsyncOpenAI:
         raise ApplicationError(
             "OPENAI_API_KEY is not set in the worker's environment; set it (any value for a "
             "local endpoint) or use ROLETEAM_PROVIDER=echo",
-            type="ProviderConfigError",
+            type=PROVIDER_CONFIG_ERROR,
             non_retryable=True,
         )
     loop = asyncio.get_running_loop()
@@ -71,7 +90,7 @@ async def chat_completion(
         raise _status_error(err) from None
     except openai.APIConnectionError as err:
         raise ApplicationError(
-            redact(f"cannot reach model endpoint: {err}")[:MAX_DETAIL_CHARS], type="ModelUnavailable"
+            redact(f"cannot reach model endpoint: {err}")[:MAX_DETAIL_CHARS], type=MODEL_UNAVAILABLE_ERROR
         ) from None
     except (openai.OpenAIError, ValueError, TypeError, AttributeError) as err:
         raise _bad_response(f"{type(err).__name__}: {err}") from None
@@ -114,7 +133,7 @@ def _bad_response(detail: str) -> ApplicationError:
             f"model endpoint sent an answer roleteam cannot use ({detail}); check that OPENAI_BASE_URL "
             "points at an OpenAI-compatible /v1 endpoint"
         )[:MAX_DETAIL_CHARS],
-        type="ModelBadResponse",
+        type=MODEL_BAD_RESPONSE_ERROR,
         non_retryable=True,
     )
 
@@ -150,8 +169,10 @@ def _status_error(err: openai.APIStatusError) -> ApplicationError:
     detail = _error_detail(err)
     message = redact(f"model endpoint answered HTTP {status}: {detail}")[:MAX_DETAIL_CHARS]
     if status in RETRYABLE_STATUS or status >= 500:
-        return ApplicationError(message, type=f"ModelHTTP{status}", next_retry_delay=_retry_after(err))
-    return ApplicationError(message, type=f"ModelHTTP{status}", non_retryable=True)
+        return ApplicationError(
+            message, type=f"{MODEL_HTTP_ERROR_PREFIX}{status}", next_retry_delay=_retry_after(err)
+        )
+    return ApplicationError(message, type=f"{MODEL_HTTP_ERROR_PREFIX}{status}", non_retryable=True)
 
 
 def _error_detail(err: openai.APIStatusError) -> str:
