@@ -269,6 +269,10 @@ class RoleState(BaseModel):
     running_invocation_id: str | None = None
     running_phase: str | None = None
     queued: list[str] = []
+    # What the plan's latest directive says (null until the plan sends one).
+    budget_warning: str | None = None
+    budget_refusal: str | None = None
+    plan_waived_skills: list[str] = []
 
 
 # --- activity messages -------------------------------------------------------------------

@@ -145,6 +145,7 @@ async def test_budgets_warn_then_refuse_until_raised(team, plans, worker, plan_i
     assert warned.budget_warning.startswith("the developer role's token budget is")
     state = await wait_state(plans, plan_id, lambda s: s.lineage.total == 2 and s.outbox == 0)
     assert next(b for b in state.budgets if b.scope == "developer").state == "exhausted"
+    await eventually(lambda: _role_refuses(team, plan_id, "developer"))  # the plan's word has arrived
     refused = await ask(team, plan_id, "developer", "Step 3.", "d-3")
     assert refused.status == "refused" and "budget is used up" in refused.reason
     await plans.set_budget(plan_id, used * 10, role="developer")
@@ -171,6 +172,10 @@ async def test_halt_refuses_and_resume_reopens(team, plans, worker, plan_id):
         "plan halted: security incident",
         "plan resumed: incident closed",
     ]
+
+
+async def _role_refuses(team, plan_id, role):
+    return (await team.state(plan_id, role)).budget_refusal
 
 
 async def _status_is(team, plan_id, role, status):

@@ -46,7 +46,10 @@ async def test_the_bundle_holds_every_invocation_and_the_plans_ledger(team, plan
         findings = root / "findings.json"
         if not findings.exists() or not json.loads(findings.read_text()):
             return None
-        files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.json"))
+        # A write in progress shows as a `.tmp-*` file for a moment; it is renamed into place.
+        files = sorted(
+            p.relative_to(root).as_posix() for p in root.rglob("*.json") if not p.name.startswith(".")
+        )
         return files if len(files) == 7 else None
 
     files = await eventually(written)

@@ -962,6 +962,9 @@ class RoleSession:
             running_invocation_id=self._running,
             running_phase=self._phase if self._running else None,
             queued=[p.invocation_id for p in s.pending],
+            budget_warning=s.directive.budget_warning if s.directive else None,
+            budget_refusal=s.directive.budget_refusal if s.directive else None,
+            plan_waived_skills=[w.skill for w in s.directive.skill_waivers] if s.directive else [],
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)
