@@ -6,11 +6,12 @@ from rich.console import Group
 from rich.table import Table
 
 from roleteam.plan_models import Finding, Gate, PlanActionResult, PlanState
+from roleteam.timefmt import format_time
 
 
 def when(value) -> str:
-    """Timestamps one way everywhere: UTC, to the second."""
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+    """Timestamps one way everywhere (roleteam.timefmt), or '-' when there is none."""
+    return format_time(value) if value else "-"
 
 
 def gate_text(gate: Gate) -> str:
