@@ -84,11 +84,14 @@ TRANSIENT_STATUSES = frozenset(
 WORKFLOW_CLOSING = "workflow is closing"
 # What the SDK reports while the server is unreachable, e.g. during its restart.
 TRANSPORT_ERROR = "transport error"
+# An update delivered with the workflow task in which the run completes (continue-as-new) is
+# refused with this; the invocation id makes sending it again safe, and the next run takes it.
+UPDATE_LOST_TO_TASK = "unexpected workflow task failure"
 
 
 def is_transient(err: RPCError) -> bool:
     """Whether sending the same request again may succeed: the server was busy, not the request bad."""
-    if WORKFLOW_CLOSING in err.message or TRANSPORT_ERROR in err.message:
+    if any(text in err.message for text in (WORKFLOW_CLOSING, TRANSPORT_ERROR, UPDATE_LOST_TO_TASK)):
         return True
     return err.status in TRANSIENT_STATUSES and "in-flight updates" not in err.message
 

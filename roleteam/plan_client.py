@@ -23,7 +23,7 @@ from temporalio.exceptions import FailureError
 from temporalio.service import RPCError, RPCStatusCode
 
 from roleteam import constants as c
-from roleteam.client import configured_task_queue
+from roleteam.client import configured_task_queue, is_transient
 from roleteam.errors import InvalidInputError, RoleteamError, SessionNotFoundError
 from roleteam.plan_models import (
     BudgetInput,
@@ -161,10 +161,8 @@ class PlanTeam:
 
 
 def _transient(err: RPCError) -> bool:
-    return "closing" in err.message or err.status in (
-        RPCStatusCode.UNAVAILABLE,
-        RPCStatusCode.RESOURCE_EXHAUSTED,
-    )
+    """The same transient refusals the role client sends again (roleteam.client.is_transient)."""
+    return is_transient(err)
 
 
 def _root_message(err: BaseException) -> str:
