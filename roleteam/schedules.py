@@ -150,7 +150,10 @@ class RoleSchedules:
         found = []
         async for entry in await self.client.list_schedules():
             if entry.id.startswith(prefix) and entry.id.count(":") >= 3:
-                found.append(await self.describe(entry.id))
+                try:
+                    found.append(await self.describe(entry.id))
+                except ScheduleGoneError:
+                    continue  # deleted a moment ago: the list catches up a little later
         return sorted(found, key=lambda s: s.schedule_id)
 
     async def pause(self, sid: str, note: str) -> ScheduleInfo:
@@ -171,7 +174,11 @@ class RoleSchedules:
             raise _schedule_error(err, sid) from None
 
 
+class ScheduleGoneError(RoleteamError):
+    """The schedule does not exist (any more)."""
+
+
 def _schedule_error(err: RPCError, sid: str) -> RoleteamError:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return RoleteamError(f"no schedule {sid!r}; list them with 'roleteam schedule list'")
+        return ScheduleGoneError(f"no schedule {sid!r}; list them with 'roleteam schedule list'")
     return RoleteamError(f"Temporal refused the request: {err.message}")

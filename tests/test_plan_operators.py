@@ -119,11 +119,11 @@ async def test_plans_are_found_by_search_attributes_and_show_details(client, tea
 
 
 async def test_watch_follows_a_plan_live(cli, team, plans, worker, plan_id):  # noqa: F811
-    watching = asyncio.ensure_future(cli("watch", plan_id, "--json", "--interval", "0.2", "--seconds", "6"))
-    await asyncio.sleep(1.5)
+    watching = asyncio.ensure_future(cli("watch", plan_id, "--json", "--interval", "0.2", "--seconds", "10"))
+    await asyncio.sleep(3)  # the command starts and looks once before anything exists
     await team.invoke(plan_id, "validator", team.request("Validate.\n" + finding_json(BUG), "val-1"))
     await eventually(lambda: _has_findings(plans, plan_id))
-    await asyncio.sleep(1)  # the watcher looks every 0.2 s: let it see the open finding
+    await asyncio.sleep(2)  # the watcher looks every 0.2 s: let it see the open finding
     await plans.review(plan_id, "F-0001", "reject", "works as designed")
     result = await watching
     assert result.code == 0, result.err
