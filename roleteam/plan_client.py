@@ -79,7 +79,7 @@ class PlanTeam:
             except WorkflowUpdateFailedError as err:
                 raise RoleteamError(_root_message(err)) from None
             except RPCError as err:
-                if not _transient(err) or attempt == RETRIES - 1:
+                if not is_transient(err) or attempt == RETRIES - 1:
                     raise RoleteamError(f"Temporal refused the request: {err.message}") from None
             await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
@@ -154,15 +154,10 @@ class PlanTeam:
             except WorkflowUpdateFailedError as err:
                 raise RoleteamError(_root_message(err)) from None
             except RPCError as err:
-                if not _transient(err) or attempt == RETRIES - 1:
+                if not is_transient(err) or attempt == RETRIES - 1:
                     raise _plan_error(err, plan_id) from None
             await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
-
-
-def _transient(err: RPCError) -> bool:
-    """The same transient refusals the role client sends again (roleteam.client.is_transient)."""
-    return is_transient(err)
 
 
 def _root_message(err: BaseException) -> str:

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from roleteam.models import ModelCallInput, ModelReply, RoleBrief, RoleBriefInput
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.workflows.carry import payload_bytes
-    from roleteam.workflows.wire import parse_wire
+    from roleteam.workflows.wire import parse_wire, root_cause
 
 
 @workflow.defn(name=c.DELEGATED_WORKFLOW_TYPE)
@@ -48,7 +48,9 @@ class DelegatedRun:
                 retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=[c.POLICY_ERROR]),
             )
         except ActivityError as err:
-            return DelegatedResult(status="refused", reason=f"role policy could not be loaded: {_cause(err)}")
+            return DelegatedResult(
+                status="refused", reason=f"role policy could not be loaded: {root_cause(err)}"
+            )
         if "delegated" not in brief.allowed_modes:
             return DelegatedResult(
                 status="refused",
@@ -88,7 +90,7 @@ class DelegatedRun:
             )
         except ActivityError as err:
             return DelegatedResult(
-                status="failed", skills=brief.skills, error=_cause(err)[: c.MAX_ERROR_CHARS]
+                status="failed", skills=brief.skills, error=root_cause(err)[: c.MAX_ERROR_CHARS]
             )
         return DelegatedResult(
             status="completed",
@@ -100,9 +102,3 @@ class DelegatedRun:
             usage_completion_tokens=reply.usage.completion_tokens,
             skills=brief.skills,
         )
-
-
-def _cause(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err) or type(err).__name__

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from roleteam.workflows import plan_team as team
     from roleteam.workflows.plan_events import apply_role_event
     from roleteam.workflows.plan_visibility import open_findings, plan_details_markdown
-    from roleteam.workflows.wire import parse_wire
+    from roleteam.workflows.wire import parse_wire, root_cause
 
 LINEAGE_IN_QUERY = 50
 
@@ -124,7 +124,7 @@ class PlanWorkflow:
             )
         except ActivityError as err:
             raise ApplicationError(
-                f"team template could not be loaded: {_cause(err)}",
+                f"team template could not be loaded: {root_cause(err)}",
                 type=c.INVALID_PLAN_INPUT_ERROR,
                 non_retryable=True,
             ) from None
@@ -142,7 +142,7 @@ class PlanWorkflow:
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
         except ActivityError as err:
-            workflow.logger.warning("plan state not recovered: %s", _cause(err))
+            workflow.logger.warning("plan state not recovered: %s", root_cause(err))
             return None
         if found.carried is None:
             return None
@@ -175,7 +175,7 @@ class PlanWorkflow:
                 summary="write the plan's bundle files",
             )
         except ActivityError as err:
-            workflow.logger.warning("plan bundle not written: %s", _cause(err))
+            workflow.logger.warning("plan bundle not written: %s", root_cause(err))
 
     def _rollover_due(self) -> bool:
         info = workflow.info()
@@ -224,7 +224,9 @@ class PlanWorkflow:
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
             )
         except ActivityError as err:
-            workflow.logger.warning("invocation %s not delivered: %s", item.invoke.invocation_id, _cause(err))
+            workflow.logger.warning(
+                "invocation %s not delivered: %s", item.invoke.invocation_id, root_cause(err)
+            )
 
     # --- role reports ----------------------------------------------------------------------
 
@@ -529,9 +531,3 @@ class PlanWorkflow:
     def carried(self) -> PlanCarried | None:
         """Query `carried` (internal): the state this run would hand on; read to recover it."""
         return self._state
-
-
-def _cause(err: BaseException) -> str:
-    while err.__cause__ is not None:
-        err = err.__cause__
-    return str(err) or type(err).__name__

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from roleteam.workflows.findings import parse_reply
     from roleteam.workflows.visibility import activity_summary, details_markdown, outcome
-    from roleteam.workflows.wire import parse_wire, raw_field
+    from roleteam.workflows.wire import parse_wire, raw_field, root_cause
 
 
 # Refusals are handed on at continue-as-new (issue 11 item 12); older runs hand on none.
@@ -176,7 +176,7 @@ class RoleSession:
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
         except ActivityError as err:
-            workflow.logger.warning("starting empty: earlier runs could not be read: %s", _cause(err))
+            workflow.logger.warning("starting empty: earlier runs could not be read: %s", root_cause(err))
             return
         if found.identity_problem:
             raise ApplicationError(
@@ -315,7 +315,7 @@ class RoleSession:
         except ActivityError as err:
             self._record(
                 self._artifact(
-                    request, started, "refused", reason=f"role policy could not be loaded: {_cause(err)}"
+                    request, started, "refused", reason=f"role policy could not be loaded: {root_cause(err)}"
                 )
             )
             return
@@ -399,7 +399,7 @@ class RoleSession:
                     turn=turn,
                     context=used,
                     skills=brief.skills,
-                    error=_cause(err),
+                    error=root_cause(err),
                 )
             )
             return
@@ -433,7 +433,9 @@ class RoleSession:
                 task_queue=workflow.info().task_queue,
             )
         except (ChildWorkflowError, FailureError) as err:
-            result = DelegatedResult(status="failed", error=f"delegated run {child_id} failed: {_cause(err)}")
+            result = DelegatedResult(
+                status="failed", error=f"delegated run {child_id} failed: {root_cause(err)}"
+            )
         reply = None
         if result.status == "completed" and result.reply is not None:
             usage = TokenUsage(
@@ -489,7 +491,7 @@ class RoleSession:
             )
             summary = clip_tail(result.summary, max_tokens, c.MAX_SUMMARY_BYTES)
         except (ActivityError, ApplicationError) as err:
-            cause = _cause(err) if isinstance(err, ActivityError) else str(err)
+            cause = root_cause(err) if isinstance(err, ActivityError) else str(err)
             workflow.logger.warning("summarisation failed, folding mechanically: %s", cause)
             summary = fallback_summary(self._state.summary, folded, max_tokens, c.MAX_SUMMARY_BYTES)
         self._state.summary = summary
@@ -704,7 +706,9 @@ class RoleSession:
                     summary=self._summary(artifact.invocation_id, "bundle file"),
                 )
             except ActivityError as err:
-                workflow.logger.warning("artifact %s not written: %s", artifact.invocation_id, _cause(err))
+                workflow.logger.warning(
+                    "artifact %s not written: %s", artifact.invocation_id, root_cause(err)
+                )
 
     async def _flush_reports(self) -> None:
         """Deliver queued reports to the plan: by signal, or start the plan with the report."""
@@ -727,7 +731,9 @@ class RoleSession:
                         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
                     )
                 except ActivityError as err:
-                    workflow.logger.warning("report %d to the plan not delivered: %s", event.seq, _cause(err))
+                    workflow.logger.warning(
+                        "report %d to the plan not delivered: %s", event.seq, root_cause(err)
+                    )
             self._state.plan_outbox.pop(0)
 
     @workflow.signal(name=c.SIGNAL_PLAN_DIRECTIVE)
@@ -998,11 +1004,3 @@ def _bounded_reply(reply: ModelReply) -> ModelReply:
             total_tokens=count(usage.total_tokens),
         ),
     )
-
-
-def _cause(err: ActivityError) -> str:
-    """The innermost failure message of an activity error: what actually went wrong."""
-    cause: BaseException = err
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return str(cause) or type(cause).__name__

@@ -56,3 +56,11 @@ def raw_field(raw: Any, name: str, limit: int = 200) -> str | None:
         if isinstance(value, str) and 0 < len(value) <= limit:
             return value
     return None
+
+
+def root_cause(err: BaseException) -> str:
+    """The innermost failure message of an error chain (an activity or child workflow error):
+    what actually went wrong."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err) or type(err).__name__
