@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic import ValidationError
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -37,7 +38,7 @@ from roleteam.plan_models import (
     ReviewInput,
     WaiveInput,
 )
-from roleteam.registry import validate_plan_id
+from roleteam.registry import format_validation_error, validate_plan_id
 
 FINDING_ID_HELP = "finding ids look like F-0001: list them with 'roleteam plan findings PLAN'"
 # Transient refusals worth another try: a run closing for continue-as-new, a server busy.
@@ -108,20 +109,28 @@ class PlanTeam:
         dispatch: bool = False,
         by: str = "lead",
     ) -> PlanActionResult:
-        request = ReviewInput(
-            finding_id=finding_id, decision=decision, reason=reason, assign=assign, dispatch=dispatch, by=by
+        request = _build(
+            ReviewInput,
+            finding_id=finding_id,
+            decision=decision,
+            reason=reason,
+            assign=assign,
+            dispatch=dispatch,
+            by=by,
         )
         if not reason.strip():
             raise InvalidInputError("--reason is empty: say why (it is kept in the finding's history)")
         return await self._act(plan_id, c.UPDATE_REVIEW, request)
 
     async def dispatch(self, plan_id: str, finding_id: str, by: str = "lead") -> PlanActionResult:
-        return await self._act(plan_id, c.UPDATE_DISPATCH, DispatchInput(finding_id=finding_id, by=by))
+        return await self._act(
+            plan_id, c.UPDATE_DISPATCH, _build(DispatchInput, finding_id=finding_id, by=by)
+        )
 
     async def revalidate(
         self, plan_id: str, finding_id: str, verdict: str, by: str, reason: str = ""
     ) -> PlanActionResult:
-        request = RevalidateInput(finding_id=finding_id, verdict=verdict, by=by, reason=reason)
+        request = _build(RevalidateInput, finding_id=finding_id, verdict=verdict, by=by, reason=reason)
         return await self._act(plan_id, c.UPDATE_REVALIDATE, request)
 
     async def waive(
@@ -129,22 +138,24 @@ class PlanTeam:
     ) -> PlanActionResult:
         if not reason.strip():
             raise InvalidInputError("--reason is empty: a waiver always says why")
-        request = WaiveInput(kind=kind, name=name, reason=reason, role=role, by=by)
+        request = _build(WaiveInput, kind=kind, name=name, reason=reason, role=role, by=by)
         return await self._act(plan_id, c.UPDATE_WAIVE, request)
 
     async def set_budget(
         self, plan_id: str, tokens: int | None, role: str | None = None, by: str = "lead"
     ) -> PlanActionResult:
-        return await self._act(plan_id, c.UPDATE_SET_BUDGET, BudgetInput(tokens=tokens, role=role, by=by))
+        return await self._act(
+            plan_id, c.UPDATE_SET_BUDGET, _build(BudgetInput, tokens=tokens, role=role, by=by)
+        )
 
     async def halt(self, plan_id: str, reason: str, by: str = "lead") -> PlanActionResult:
-        return await self._act(plan_id, c.UPDATE_HALT, PlanLifecycleInput(reason=reason, by=by))
+        return await self._act(plan_id, c.UPDATE_HALT, _build(PlanLifecycleInput, reason=reason, by=by))
 
     async def resume(self, plan_id: str, reason: str, by: str = "lead") -> PlanActionResult:
-        return await self._act(plan_id, c.UPDATE_RESUME, PlanLifecycleInput(reason=reason, by=by))
+        return await self._act(plan_id, c.UPDATE_RESUME, _build(PlanLifecycleInput, reason=reason, by=by))
 
     async def complete(self, plan_id: str, reason: str = "", by: str = "lead") -> PlanActionResult:
-        return await self._act(plan_id, c.UPDATE_COMPLETE, PlanLifecycleInput(reason=reason, by=by))
+        return await self._act(plan_id, c.UPDATE_COMPLETE, _build(PlanLifecycleInput, reason=reason, by=by))
 
     async def _act(self, plan_id: str, update: str, request) -> PlanActionResult:
         handle = self.handle(plan_id)
@@ -158,6 +169,14 @@ class PlanTeam:
                     raise _plan_error(err, plan_id) from None
             await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
         raise AssertionError("unreachable")
+
+
+def _build(model, **fields):
+    """A request model from a user's values; an out-of-bounds value is one line naming the field."""
+    try:
+        return model(**fields)
+    except ValidationError as err:
+        raise InvalidInputError(format_validation_error(err)) from None
 
 
 def _root_message(err: BaseException) -> str:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from roleteam.bundle import confined, write_json, write_plan
 from roleteam.constants import session_workflow_id
-from roleteam.errors import SessionNotFoundError
+from roleteam.errors import RoleteamError, SessionNotFoundError
 from roleteam.history import read_transcript
 from roleteam.plan_client import PlanTeam
 
@@ -30,7 +30,15 @@ class ExportSummary(BaseModel):
 
 async def export_plan(plans: PlanTeam, plan_id: str, target: Path) -> ExportSummary:
     """Write the plan's state files and every started role's transcript under `target`."""
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / ".roleteam-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise RoleteamError(
+            f"cannot write the bundle to {target} ({err.strerror}); give a folder you can write to"
+        ) from None
     state = await plans.state(plan_id)
     written = write_plan(target, state)
     roles: dict[str, int] = {}

@@ -106,3 +106,15 @@ async def test_demo_runs_the_loop_end_to_end(cli, client, plan_id):  # noqa: F81
     assert steps == ["reported", "accepted", "dispatched", "fix delivered", "revalidated: resolved"]
     assert [w["name"] for w in plan["waivers"]] == ["release-manager"]
     assert {e["status"] for e in plan["roster"] if e["role"] != "release-manager"} == {"retired"}
+
+
+async def test_out_of_bounds_values_and_unwritable_folders_are_one_line(cli, worker, plan_id):  # noqa: F811
+    assert (await cli("plan", "create", plan_id)).code == 0
+    long_id = await cli("plan", "review", plan_id, "F" * 500, "accept", "--reason", "r")
+    assert long_id.code == 1 and long_id.err_lines == [
+        "error: finding_id: String should have at most 64 characters"
+    ]
+    nowhere = await cli("plan", "export", plan_id, "/proc/no-such-folder")
+    assert (
+        nowhere.code == 1 and len(nowhere.err_lines) == 1 and "give a folder you can write to" in nowhere.err
+    )
