@@ -152,6 +152,8 @@ QUERY_CARRIED = "carried"  # Plan: the state it would hand on (used to recover a
 PATCH_PLAN_RECOVER = "plan-recover"
 PATCH_PLAN_VISIBILITY = "plan-visibility"
 PATCH_ROLE_BUNDLE = "role-bundle"
+# Plan and RoleSession: a delivered outbox message leaves by identity (a newer one may replace it).
+PATCH_OUTBOX_BY_IDENTITY = "outbox-by-identity"
 ACTIVITY_WRITE_PLAN_BUNDLE = "write_plan_bundle"  # local activity: the plan's files on disk
 ACTIVITY_WRITE_ARTIFACT_BUNDLE = "write_artifact_bundle"  # local activity: one artifact's file
 

@@ -12,6 +12,7 @@ from roleteam.report_models import SubmittedFinding
 from roleteam.workflows import plan_findings as ledger
 from roleteam.workflows import plan_team as team
 from roleteam.workflows.carry import payload_bytes
+from roleteam.workflows.outbox import drop_delivered
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 ROLES = {"lead", "developer", "validator"}
@@ -154,3 +155,33 @@ def test_budgets_warn_refuse_and_directives_are_sent_only_on_change():
     assert team.budget_view(state, "developer").state == "exhausted"
     team.set_budget(state, "developer", 1000)
     assert team.budget_view(state, "developer").state == "ok"
+
+
+def test_a_directive_queued_while_an_older_one_is_delivered_is_not_lost():
+    # The refusal that arrives while the warning is on its way must reach the role (CI once lost
+    # it: the delivered warning left the queue by position and took the refusal with it).
+    state = plan(
+        roles={"developer": TeamRole(budget_tokens=100), "lead": TeamRole(), "validator": TeamRole()}
+    )
+    state.roster["developer"].status = "active"
+    team.add_usage(state, "developer", 85)
+    team.queue_directives(state, NOW)
+    in_flight = state.outbox[0]
+    team.add_usage(state, "developer", 20)  # a report handled while the warning is being delivered
+    team.queue_directives(state, NOW)
+    drop_delivered(state.outbox, in_flight, lambda: True)
+    [pending] = state.outbox
+    assert "used up (105 of 100)" in pending.directive.budget_refusal
+    assert pending.directive.version > in_flight.directive.version
+
+
+def test_a_delivered_message_leaves_its_outbox_by_identity():
+    first, second, third = object(), object(), object()
+    queue = [first, second]
+    drop_delivered(queue, first, lambda: True)
+    assert queue == [second]
+    queue = [third]  # the head was replaced while `second` was delivered
+    drop_delivered(queue, second, lambda: True)
+    assert queue == [third]
+    drop_delivered(queue, second, lambda: False)  # histories recorded before the patch replay as before
+    assert queue == []

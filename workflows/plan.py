@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from roleteam.workflows import plan_findings as ledger
     from roleteam.workflows import plan_team as team
+    from roleteam.workflows.outbox import drop_delivered
     from roleteam.workflows.plan_events import apply_role_event
     from roleteam.workflows.plan_visibility import open_findings, plan_details_markdown
     from roleteam.workflows.wire import parse_wire, root_cause
@@ -98,8 +99,10 @@ class PlanWorkflow:
                 )
             )
             if self._state.outbox:
-                await self._deliver(self._state.outbox[0])
-                self._state.outbox.pop(0)
+                item = self._state.outbox[0]
+                await self._deliver(item)
+                # Handlers may have replaced the queue meanwhile (a newer directive for the role).
+                drop_delivered(self._state.outbox, item, lambda: workflow.patched(c.PATCH_OUTBOX_BY_IDENTITY))
 
     def _check_start_input(self) -> None:
         problems = [self._problem] if self._problem else []

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         turns_to_fold,
     )
     from roleteam.workflows.findings import parse_reply
+    from roleteam.workflows.outbox import drop_delivered
     from roleteam.workflows.visibility import activity_summary, details_markdown, outcome
     from roleteam.workflows.wire import parse_wire, raw_field, root_cause
 
@@ -734,7 +735,10 @@ class RoleSession:
                     workflow.logger.warning(
                         "report %d to the plan not delivered: %s", event.seq, root_cause(err)
                     )
-            self._state.plan_outbox.pop(0)
+            # A newer lifecycle report may have replaced this one meanwhile (see _queue_report).
+            drop_delivered(
+                self._state.plan_outbox, event, lambda: workflow.patched(c.PATCH_OUTBOX_BY_IDENTITY)
+            )
 
     @workflow.signal(name=c.SIGNAL_PLAN_DIRECTIVE)
     def plan_directive(self, raw: Any) -> None:
