@@ -98,6 +98,7 @@ async def test_signals_streamed_through_five_rollovers_all_run_exactly_once(
     assert sorted(ran) == sorted(every), "every id ran exactly once"
     assert all(t.status == "completed" for t in transcript.turns)
     assert [t.turn for t in transcript.turns] == list(range(1, len(every) + 1))
-    # Open finding: the transcript walks one run more than `state.runs` counts (9 vs 8) in some
-    # runs of this test; every id still ran exactly once, in order (asserted above).
-    assert transcript.runs >= state.runs
+    # A run that ends on its third turn rolls over once the turn is done, so the session may
+    # start one more (empty) run between the state query above and the transcript walk.
+    after = await team.state(plan_id, role)
+    assert state.runs <= transcript.runs <= after.runs, (state.runs, transcript.runs, after.runs)
