@@ -60,6 +60,8 @@ def write_json(path: Path, value: Any) -> Path:
     """Write `value` as JSON atomically: a reader sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(_plain(value), indent=2, ensure_ascii=False, sort_keys=False).encode()
+    if _holds(path, data):
+        return path  # the plan rewrites its files on every change; most of them did not change
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -76,6 +78,14 @@ def write_json(path: Path, value: Any) -> Path:
     finally:
         os.close(directory)
     return path
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether `path` already holds exactly `data` (a cheap size check first)."""
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def artifact_path(root: Path, artifact) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from roleteam.bundle import confined, safe_name
+from roleteam.bundle import confined, safe_name, write_json
 from roleteam.errors import InvalidInputError
 from roleteam.history import read_transcript
 from roleteam.plan_client import PlanTeam
@@ -33,6 +33,17 @@ def test_bundle_paths_stay_inside_the_root_whatever_the_ids_hold(tmp_path: Path)
     (tmp_path / "root" / "plan").symlink_to(tmp_path)  # an existing link inside the root
     with pytest.raises(InvalidInputError, match="would leave"):
         confined(tmp_path / "root", "plan", "..", "x")
+
+
+def test_bundle_files_are_rewritten_only_when_their_content_changes(tmp_path: Path):
+    path = tmp_path / "plan" / "roster.json"
+    write_json(path, {"developer": "active"})
+    first = path.stat().st_ino
+    write_json(path, {"developer": "active"})
+    assert path.stat().st_ino == first, "the same content is not written again"
+    write_json(path, {"developer": "retired"})
+    assert path.stat().st_ino != first and '"retired"' in path.read_text()
+    assert not list(path.parent.glob(".tmp-*")), "no temporary file is left behind"
 
 
 async def test_the_bundle_holds_every_invocation_and_the_plans_ledger(team, plans, worker, plan_id, tmp_path):
