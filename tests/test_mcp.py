@@ -16,8 +16,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from roleteam.constants import session_workflow_id
 from roleteam.models import ExecutionArtifact, RoleState
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_cli import ROLETEAM, run
+from tests.helpers import ROLETEAM, eventually, run
+from tests.plan_helpers import BUG, finding_json
 
 TOOLS = {"invoke_role", "role_status", "plan_status", "role_history", "retire_role", "reopen_role"}
 PLAN_TOOLS = {

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT
 from tests.test_replay import HISTORIES, workflow_id
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["pyproject.toml", "README.md", "roleteam", "workflows", "activities", "policies", "skills"]
 BUNDLED_SKILLS = sorted(p.parent.name for p in (ROOT / "skills").glob("*/SKILL.md"))
 # Run inside the unpacked wheel only: the checkout's editable finder must not fill any gap.

@@ -30,8 +30,7 @@ from roleteam.plan_client import PlanTeam
 from roleteam.worker_runtime import build_worker
 from roleteam.workflows import ALL_WORKFLOWS, RoleSession
 from tests.fake_openai import Scripted
-from tests.plan_helpers import eventually
-from tests.test_cli import ROLETEAM, run
+from tests.helpers import ROLETEAM, eventually, run
 from tests.test_mcp import call
 from tests.test_replay import HISTORIES, workflow_id
 
