@@ -23,6 +23,7 @@ from temporalio.client import Client
 from roleteam import tracing
 from roleteam.client import RoleTeam, connect
 from roleteam.errors import InvalidInputError, RoleteamError
+from roleteam.exit import error_message
 from roleteam.registry import RoleRegistry, load_role_registry
 
 logger = logging.getLogger(__name__)
@@ -82,11 +83,10 @@ def tool_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[An
     async def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
-        except RoleteamError as err:
-            message = str(err)
-        except Exception as err:  # the CLI reports anything else as `Type: message`, one line
-            logger.warning("tool %s failed", fn.__name__, exc_info=True)
-            message = f"{type(err).__name__}: {err}"
+        except Exception as err:  # worded by the function the CLI's errors go through
+            if not isinstance(err, RoleteamError):
+                logger.warning("tool %s failed", fn.__name__, exc_info=True)
+            message = error_message(err)
         return CallToolResult(content=[TextContent(type="text", text=one_line(message))], is_error=True)
 
     return run

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roleteam.constants import EXECUTION_MODES, PLAN_ID_PATTERN, ROLE_ID_PATTERN
-from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError
+from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError, format_validation_error
 from roleteam.policy_cache import load_cached
 from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 
@@ -187,20 +187,6 @@ def read_policy_yaml(path: Path, what: str, keys: str) -> tuple[bytes, dict]:
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: expected a mapping with keys {keys}")
     return raw, data
-
-
-def format_validation_error(err: ValidationError) -> str:
-    """One line per problem: `key.path: message (got value)`."""
-    parts = []
-    for problem in err.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; remove it or check its spelling"
-        elif problem["type"] == "literal_error":
-            message += f" (got {problem.get('input')!r})"
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
 
 
 def validate_plan_id(plan_id: str) -> str:
