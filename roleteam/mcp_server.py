@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -27,6 +27,7 @@ from roleteam.exit import error_message
 from roleteam.registry import RoleRegistry, load_role_registry
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVER_NAME = "roleteam"
 INSTRUCTIONS = (
@@ -100,6 +101,19 @@ def tool(server: MCPServer, **options: Any) -> Callable[[Callable[..., Awaitable
         return fn
 
     return decorator
+
+
+def fill_page(items: Iterable[T], budget: int, size: Callable[[T], int]) -> list[T]:
+    """The items, in order, while their `size`s fit in `budget` characters; the first item always,
+    however large, so a page is never empty while items remain (paged tools bound their answers)."""
+    page: list[T] = []
+    for item in items:
+        cost = size(item)
+        if page and cost > budget:
+            break
+        budget -= cost
+        page.append(item)
+    return page
 
 
 ToolGroup = Callable[[MCPServer, TeamConnection], None]

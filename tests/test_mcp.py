@@ -443,3 +443,11 @@ async def test_plan_updates_fail_at_once_when_no_worker_polls(mcp_session, task_
         f"no worker polls task queue {task_queue!r}, so the plan cannot answer; "
         "start one with 'roleteam worker'"
     )
+
+
+def test_a_page_stops_at_its_character_budget_but_is_never_empty():
+    from roleteam.mcp_server import fill_page
+
+    assert fill_page(["aaa", "bb", "cccc", "d"], 6, len) == ["aaa", "bb"]
+    assert fill_page(["x" * 50, "y"], 6, len) == ["x" * 50]  # one oversized item still comes back
+    assert fill_page([], 6, len) == []
