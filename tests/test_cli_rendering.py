@@ -13,7 +13,7 @@ import time
 
 from roleteam.registry import load_role_registry
 from tests.fake_openai import Scripted
-from tests.helpers import ROLETEAM, Result, artifact_when_ready, run
+from tests.helpers import ROLETEAM, Result, artifact_when_ready, clean_env, run
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
@@ -114,8 +114,7 @@ async def test_invoke_on_a_terminal_shows_model_retries_live(
         Scripted(status=429, headers={"retry-after": "2"}),
         Scripted(status=429, headers={"retry-after": "2"}),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env |= {
+    env = clean_env() | {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ROLETEAM_TASK_QUEUE": task_queue,
         "TERM": "xterm",
@@ -161,12 +160,11 @@ async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, 
 
 
 async def test_demo_on_another_port_prints_a_ui_link_filtered_by_plan(tmp_path):
-    with socket.socket() as probe:
+    with socket.socket() as probe, socket.socket() as ui_probe:  # two ports free at once
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env["HOME"] = str(tmp_path)  # the demo's server keeps its state under ~/.roleteam
-    ui_port = port + 1 if port < 65535 else port - 1
+        ui_probe.bind(("127.0.0.1", 0))
+        port, ui_port = probe.getsockname()[1], ui_probe.getsockname()[1]
+    env = clean_env(HOME=str(tmp_path))  # the demo's server keeps its state under ~/.roleteam
     argv = [*ROLETEAM, "demo", "--port", str(port), "--ui-port", str(ui_port), "--plan", "demo-ui", "--json"]
 
     result = await run(argv, env, tmp_path, timeout=120)
