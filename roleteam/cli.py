@@ -1,9 +1,8 @@
-"""The `roleteam` command line. Every command takes --json; errors are one line, exit 1."""
+"""The `roleteam` command line. Every command takes --json; errors are one line (see roleteam.exit)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import signal
 import sys
@@ -14,13 +13,19 @@ import typer
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from roleteam.constants import EXECUTION_MODES
-from roleteam.errors import InvocationRefusedError, RoleteamError, SessionNotFoundError, no_session_message
-from roleteam.exit import hard_exit
+from roleteam.errors import (
+    CommandInterrupted,
+    InvocationRefusedError,
+    RoleteamError,
+    SessionNotFoundError,
+    UsageError,
+    no_session_message,
+)
+from roleteam.exit import EXIT_REFUSED, EXIT_USAGE, run_main
 from roleteam.output import (
     artifact_text,
     console,
     err_console,
-    print_error,
     print_json,
     status_table,
 )
@@ -145,7 +150,16 @@ def invoke(
                 f"{request.invocation_id} to wait again (it never runs twice)"
             ) from None
 
-    result = asyncio.run(go())
+    try:
+        result = asyncio.run(go())
+    except KeyboardInterrupt:
+        if no_wait:
+            raise
+        raise CommandInterrupted(
+            f"interrupted while waiting for invocation {request.invocation_id!r}, which goes on in its "
+            f"session; run the same command with --id {request.invocation_id} to wait again (it never "
+            "runs twice)"
+        ) from None
     if no_wait and result is None:
         queued = request.invocation_id
         print_json({"invocation_id": queued, "queued": True}) if json_out else console.print(
@@ -162,26 +176,37 @@ def invoke(
             f"with: roleteam invoke {plan} {role} PROMPT --id {result.invocation_id} --retry"
         )
     if result.status != "completed":
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_REFUSED)
 
 
 async def _invoke_showing_progress(team, plan: str, role: str, request):
-    """Wait for the artifact; on a terminal, show on stderr what the invocation is doing."""
-    waiting = asyncio.ensure_future(team.invoke(plan, role, request))
-    if not err_console.is_terminal:
-        return await waiting
-    from roleteam.progress import read_progress
+    """Wait for the artifact; on a terminal, show on stderr what the invocation is doing.
 
+    Ctrl-C cancels the wait, and the SDK ends a cancelled update call with its own error: that
+    error is taken as the cancellation it is, so asyncio prints no "exception was never retrieved"
+    traceback on the way out.
+    """
+    waiting = asyncio.ensure_future(team.invoke(plan, role, request))
+    waiting.add_done_callback(lambda done: done.cancelled() or done.exception())
     try:
-        with err_console.status(f"{request.invocation_id}: sent") as shown:
-            while not waiting.done():
-                progress = await read_progress(team, plan, role, request.invocation_id)
-                shown.update(f"{request.invocation_id}: {progress.line()}")
-                await asyncio.wait({waiting}, timeout=PROGRESS_EVERY_SECONDS)
-    finally:
-        if not waiting.done():
-            waiting.cancel()
-    return await waiting
+        if not err_console.is_terminal:
+            return await waiting
+        from roleteam.progress import read_progress
+
+        try:
+            with err_console.status(f"{request.invocation_id}: sent") as shown:
+                while not waiting.done():
+                    progress = await read_progress(team, plan, role, request.invocation_id)
+                    shown.update(f"{request.invocation_id}: {progress.line()}")
+                    await asyncio.wait({waiting}, timeout=PROGRESS_EVERY_SECONDS)
+        finally:
+            if not waiting.done():
+                waiting.cancel()
+        return await waiting
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        if asyncio.current_task().cancelling():
+            raise asyncio.CancelledError from None
+        raise
 
 
 PROGRESS_EVERY_SECONDS = 1.0
@@ -345,13 +370,9 @@ def roles(json_out: JsonOpt = False) -> None:
 @app.command()
 def worker(address: AddressOpt = None) -> None:
     """Run a worker on the `roleteam` task queue until interrupted (same as `python worker.py`)."""
-    from roleteam.worker_main import run_worker
+    from roleteam.worker_main import serve
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(run_worker(address))
-    except KeyboardInterrupt:
-        pass
+    serve(address)
 
 
 @app.command("mcp")
@@ -479,47 +500,30 @@ def policy_check(
 
 
 def main() -> None:
-    """Console entry point: run the command, print errors as one line, leave with os._exit.
+    """Console entry point: run the command; errors and exit codes as `roleteam.exit.run_main` says.
 
     With `--json`, an error is also printed on stdout as `{"error": ..., "exit_code": ...}`, so a
     script reading stdout always gets JSON.
     """
-    json_mode = "--json" in sys.argv[1:]
-    code, message = 0, None
+    run_main(run_app, json_errors="--json" in sys.argv[1:])
+
+
+def run_app() -> int:
+    """Run the typer app; a usage error becomes a `UsageError` (one line naming the fix, not a box)."""
     try:
         result = app(standalone_mode=False)
-        code = result if isinstance(result, int) else 0
-    except typer.TyperException as err:  # usage errors: one line naming the fix, not a box
+    except typer.TyperException as err:
         if type(err).__name__ == "NoArgsIsHelpError":
             err.show()
-            code = 2
-        else:
-            ctx = getattr(err, "ctx", None)
-            where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
-            message = f"{err.format_message().rstrip('.')}{where}"
-            code = getattr(err, "exit_code", 2)
+            return EXIT_USAGE
+        ctx = getattr(err, "ctx", None)
+        where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        usage = UsageError(f"{err.format_message().rstrip('.')}{where}")
+        usage.exit_code = getattr(err, "exit_code", EXIT_USAGE)
+        raise usage from None
     except typer.Abort:
-        code = 130
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except RoleteamError as err:
-        message, code = str(err), 1
-    except KeyboardInterrupt:
-        code = 130
-    except Exception as err:  # an unexpected failure still reaches the user as one line
-        if "binary/encrypted" in str(err):
-            message = (
-                "the session's payloads are encrypted: set ROLETEAM_ENCRYPTION_KEY_FILE to the "
-                "key file its workers use"
-            )
-        else:
-            message = f"{type(err).__name__}: {err}"
-        code = 1
-    if message is not None:
-        print_error(message)
-        if json_mode:
-            print_json({"error": " ".join(message.split()), "exit_code": code})
-    hard_exit(code)
+        raise KeyboardInterrupt from None
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from roleteam.errors import RoleteamError
 from roleteam.mcp_role_tools import Plan, _check, _role_field
-from roleteam.mcp_server import TeamConnection, tool
+from roleteam.mcp_server import TeamConnection, fill_page, tool
 from roleteam.output import to_jsonable
 from roleteam.plan_client import PlanNotFoundError, PlanTeam
 from roleteam.plan_models import Finding, FindingStatus, FindingTransition, PlanActionResult, PlanState
@@ -201,15 +201,8 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
                     f"no finding {finding_id!r} in plan {plan!r}; "
                     f"list them with 'roleteam plan findings {plan}'"
                 )
-        page: list[FindingRow] = []
-        budget = FINDINGS_PAGE_CHARS
-        for finding in chosen[offset : offset + limit]:
-            row = _row(finding, max_chars, history=finding_id is not None)
-            size = len(row.model_dump_json())
-            if page and size > budget:
-                break
-            budget -= size
-            page.append(row)
+        rows = (_row(f, max_chars, history=finding_id is not None) for f in chosen[offset : offset + limit])
+        page = fill_page(rows, FINDINGS_PAGE_CHARS, lambda row: len(row.model_dump_json()))
         end = offset + len(page)
         return FindingsPage(
             plan_id=plan,

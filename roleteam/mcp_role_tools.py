@@ -18,7 +18,7 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from roleteam.client import RoleTeam
 from roleteam.errors import RoleteamError
 from roleteam.history import TranscriptTurn, read_transcript
-from roleteam.mcp_server import TeamConnection, tool
+from roleteam.mcp_server import TeamConnection, fill_page, tool
 from roleteam.models import ExecutionMode, RoleState
 from roleteam.output import to_jsonable
 from roleteam.registry import load_role_registry, validate_plan_id
@@ -222,21 +222,17 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
             transcript = await read_transcript(team.client, handle.id)
         total = len(transcript.turns)
         start = max(total - limit, 0) if offset is None else min(offset, total)
-        page: list[TranscriptTurn] = []
-        budget = HISTORY_PAGE_CHARS
-        for turn in transcript.turns[start : start + limit]:
-            clipped = turn.model_copy(
+        clipped = (
+            turn.model_copy(
                 update={
                     "prompt": _clip(turn.prompt, max_chars),
                     "reply": _clip(turn.reply, max_chars),
                     "error": _clip(turn.error, max_chars),
                 }
             )
-            size = sum(len(t or "") for t in (clipped.prompt, clipped.reply, clipped.error))
-            if page and size > budget:
-                break
-            budget -= size
-            page.append(clipped)
+            for turn in transcript.turns[start : start + limit]
+        )
+        page = fill_page(clipped, HISTORY_PAGE_CHARS, _text_chars)
         end = start + len(page)
         return HistoryPage(
             plan_id=plan,
@@ -276,3 +272,8 @@ def register(server: MCPServer, connection: TeamConnection) -> None:
     )
     async def reopen_role(plan: Plan, role: Role, reason: Reason, requested_by: By = None) -> dict[str, Any]:
         return await lifecycle("reopen", plan, role, reason, requested_by)
+
+
+def _text_chars(turn: TranscriptTurn) -> int:
+    """What a turn weighs against a history page's budget: its prompt, reply and error."""
+    return sum(len(text or "") for text in (turn.prompt, turn.reply, turn.error))

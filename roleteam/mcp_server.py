@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -23,9 +23,11 @@ from temporalio.client import Client
 from roleteam import tracing
 from roleteam.client import RoleTeam, connect
 from roleteam.errors import InvalidInputError, RoleteamError
+from roleteam.exit import error_message
 from roleteam.registry import RoleRegistry, load_role_registry
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SERVER_NAME = "roleteam"
 INSTRUCTIONS = (
@@ -82,11 +84,10 @@ def tool_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[An
     async def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return await fn(*args, **kwargs)
-        except RoleteamError as err:
-            message = str(err)
-        except Exception as err:  # the CLI reports anything else as `Type: message`, one line
-            logger.warning("tool %s failed", fn.__name__, exc_info=True)
-            message = f"{type(err).__name__}: {err}"
+        except Exception as err:  # worded by the function the CLI's errors go through
+            if not isinstance(err, RoleteamError):
+                logger.warning("tool %s failed", fn.__name__, exc_info=True)
+            message = error_message(err)
         return CallToolResult(content=[TextContent(type="text", text=one_line(message))], is_error=True)
 
     return run
@@ -100,6 +101,19 @@ def tool(server: MCPServer, **options: Any) -> Callable[[Callable[..., Awaitable
         return fn
 
     return decorator
+
+
+def fill_page(items: Iterable[T], budget: int, size: Callable[[T], int]) -> list[T]:
+    """The items, in order, while their `size`s fit in `budget` characters; the first item always,
+    however large, so a page is never empty while items remain (paged tools bound their answers)."""
+    page: list[T] = []
+    for item in items:
+        cost = size(item)
+        if page and cost > budget:
+            break
+        budget -= cost
+        page.append(item)
+    return page
 
 
 ToolGroup = Callable[[MCPServer, TeamConnection], None]

@@ -1,7 +1,7 @@
 """`roleteam plan …` and `roleteam schedule …`: govern a plan and schedule its roles.
 
 Every command takes --json; errors are one line (exit 1), usage errors exit 2, and a refused
-completion or a blocked gate exits 3.
+completion or a blocked gate exits 3 (roleteam.exit lists the codes).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from roleteam.errors import RoleteamError
+from roleteam.exit import EXIT_REFUSED
 from roleteam.output import console, print_json
 
 plan_app = typer.Typer(help="Govern a plan: findings, waivers, budgets, halt and the completion gate.")
@@ -224,7 +225,7 @@ def gate(plan: str, json_out: JsonOpt = False, address: AddressOpt = None) -> No
     state = _run(address, lambda p: p.state(plan))
     print_json(state.gate) if json_out else console.print(gate_text(state.gate))
     if not state.gate.can_complete:
-        raise typer.Exit(3)
+        raise typer.Exit(EXIT_REFUSED)
 
 
 @plan_app.command("complete")
@@ -243,7 +244,7 @@ def complete(
         if "cannot complete" not in str(err):
             raise
         print_json({"completed": False, "error": str(err)}) if json_out else console.print(f"refused: {err}")
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_REFUSED) from None
     _print_action(result, json_out)
 
 

@@ -9,14 +9,16 @@ import hashlib
 import os
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roleteam.constants import EXECUTION_MODES, PLAN_ID_PATTERN, ROLE_ID_PATTERN
-from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError
+from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError, format_validation_error
 from roleteam.policy_cache import load_cached
 from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
+
+PolicyModel = TypeVar("PolicyModel", bound=BaseModel)
 
 ExecutionMode = Literal["persistent", "delegated", "scheduled"]
 
@@ -158,10 +160,24 @@ def load_role_registry(path: Path | None = None) -> RoleRegistry:
 
 
 def _parse_role_registry(path: Path) -> RoleRegistry:
-    raw, data = read_policy_yaml(path, "role registry", "'version' and 'roles'")
+    return parse_policy(RoleRegistry, path, "role registry", "'version' and 'roles'")
+
+
+def parse_policy(
+    model: type[PolicyModel], path: Path, what: str, keys: str, context: Any = None
+) -> PolicyModel:
+    """Read policy file `path` into `model`, recording its `source` path and the `sha256` of its bytes.
+
+    `what` and `keys` name the file's kind and top-level keys in messages; `context` goes to the
+    model's validators.
+
+    Raises:
+        PolicyError: unreadable, not YAML, or breaking the schema; naming the file and the key.
+    """
+    raw, data = read_policy_yaml(path, what, keys)
     try:
-        return RoleRegistry.model_validate(
-            {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}
+        return model.model_validate(
+            {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}, context=context
         )
     except ValidationError as err:
         raise PolicyError(f"{path}: {format_validation_error(err)}") from err
@@ -189,20 +205,6 @@ def read_policy_yaml(path: Path, what: str, keys: str) -> tuple[bytes, dict]:
     return raw, data
 
 
-def format_validation_error(err: ValidationError) -> str:
-    """One line per problem: `key.path: message (got value)`."""
-    parts = []
-    for problem in err.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "(top level)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; remove it or check its spelling"
-        elif problem["type"] == "literal_error":
-            message += f" (got {problem.get('input')!r})"
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
-
-
 def validate_plan_id(plan_id: str) -> str:
     """Return the plan id unchanged, or raise: ids are never slugified into collisions."""
     if not PLAN_ID_PATTERN.fullmatch(plan_id):
@@ -220,6 +222,7 @@ __all__ = [
     "RoleSpec",
     "format_validation_error",
     "load_role_registry",
+    "parse_policy",
     "bundled_policy_dir",
     "bundled_skills_dir",
     "policy_dir",

@@ -5,11 +5,10 @@ Errors name the file, the key and the fix, like the other policy files.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roleteam.constants import DEFAULT_TEAM, ROLE_ID_PATTERN, SEVERITIES
 from roleteam.errors import PolicyError
@@ -17,10 +16,9 @@ from roleteam.plan_models import TeamRole, TeamTemplate
 from roleteam.policy_cache import load_cached
 from roleteam.registry import (
     RoleRegistry,
-    format_validation_error,
     load_role_registry,
+    parse_policy,
     policy_dir,
-    read_policy_yaml,
 )
 
 TEAM_NAME_PATTERN = ROLE_ID_PATTERN
@@ -128,13 +126,7 @@ def load_team_policy(path: Path | None = None, registry: RoleRegistry | None = N
 
 
 def _parse_team_policy(path: Path, registry: RoleRegistry) -> TeamPolicy:
-    raw, data = read_policy_yaml(path, "team templates", "'version', 'default' and 'teams'")
-    try:
-        policy = TeamPolicy.model_validate(
-            {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}
-        )
-    except ValidationError as err:
-        raise PolicyError(f"{path}: {format_validation_error(err)}") from err
+    policy = parse_policy(TeamPolicy, path, "team templates", "'version', 'default' and 'teams'")
     problems = []
     for team_name, spec in policy.teams.items():
         for role_id, role in spec.roles.items():

@@ -15,9 +15,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from roleteam.activities.settings import check_provider_settings
 from roleteam.client import connect
-from roleteam.errors import RoleteamError
-from roleteam.exit import hard_exit
-from roleteam.output import print_error
+from roleteam.exit import run_main
 from roleteam.worker_runtime import build_worker
 
 
@@ -58,20 +56,18 @@ async def warn_on_short_retention(client) -> None:
         )
 
 
-def main() -> None:
+def serve(address: str | None = None) -> None:
+    """Log to stderr and run a worker until Ctrl-C or SIGTERM (its normal end: exit 0)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    code = 0
     try:
-        asyncio.run(run_worker())
+        asyncio.run(run_worker(address))
     except KeyboardInterrupt:
         pass
-    except RoleteamError as err:
-        print_error(str(err))
-        code = 1
-    except Exception as err:  # e.g. an unknown namespace: still one line, no traceback
-        print_error(f"{type(err).__name__}: {err}")
-        code = 1
-    hard_exit(code)
+
+
+def main() -> None:
+    """`python worker.py`: errors are one line and exit codes as for `roleteam` (roleteam.exit)."""
+    run_main(serve)
 
 
 if __name__ == "__main__":

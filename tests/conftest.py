@@ -3,7 +3,10 @@ a worker per test on its own task queue, and a fake OpenAI-compatible HTTP serve
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -16,6 +19,7 @@ from roleteam.models import SessionOptions
 from roleteam.search_attributes import dev_server_args
 from roleteam.worker_runtime import build_worker
 from tests.fake_openai import FakeOpenAI
+from tests.helpers import ROLETEAM, ROOT, Result, clean_env, run
 
 _exit_status = 0
 
@@ -74,6 +78,30 @@ def fake_openai(monkeypatch):
     monkeypatch.setenv("ROLETEAM_MODEL", "fake-model")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cli(client, task_queue, tmp_path):
+    """`await cli(*args, **env)` runs `roleteam ARGS` as a user would, on this test's server and queue."""
+    base = clean_env(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host, ROLETEAM_TASK_QUEUE=task_queue
+    )
+    if os.environ.get("ROLETEAM_ENCRYPTION_KEY_FILE"):  # the suite may run encrypted
+        base["ROLETEAM_ENCRYPTION_KEY_FILE"] = os.environ["ROLETEAM_ENCRYPTION_KEY_FILE"]
+
+    async def call(*args: str, **env: str) -> Result:
+        return await run([*ROLETEAM, *args], {**base, **env}, tmp_path)
+
+    return call
+
+
+@pytest.fixture
+def policy_copy(tmp_path, monkeypatch) -> Path:
+    """An editable copy of the default policy, used by the worker from the next invocation on."""
+    folder = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", folder)
+    monkeypatch.setenv("ROLETEAM_POLICY_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(autouse=True)

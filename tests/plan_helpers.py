@@ -1,27 +1,8 @@
-"""Helpers for plan tests: polling the plan's state until it shows what a test waits for."""
+"""Data for plan tests: a finding a validating role reports, and the reply fragment that carries it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-
-from roleteam.errors import RoleteamError
-
-
-async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
-    """Call async `check` until it returns a truthy value (returned) or time runs out."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = await check()
-            if value:
-                return value
-        except (RoleteamError, AssertionError) as err:
-            last = err
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s" + (f": {last}" if last else ""))
 
 
 def finding_json(*findings: dict) -> str:

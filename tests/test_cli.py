@@ -7,62 +7,17 @@ that worker keeps running.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
 from roleteam.models import ExecutionArtifact, RoleState
 from roleteam.registry import load_role_registry
-from tests.processes import Result
+from tests.helpers import ROLETEAM, ROOT, artifact_when_ready, clean_env, run
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = Path(sys.executable).parent / "roleteam"
-ROLETEAM = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "roleteam.cli"]
 ROLE_IDS = list(load_role_registry().roles)
 TRICKY_PROMPT = 'Ship "Ünïcode" notes — line 1\nline 2:\ttabs, quotes \' " and {braces} ✓'
-
-
-async def run(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> Result:
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return Result(proc.returncode, out.decode(), err.decode())
-
-
-@pytest.fixture
-def cli(client, task_queue, tmp_path):
-    """`await cli(*args)` runs `roleteam ARGS` as a user would, on this test's server and queue."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    base["TEMPORAL_ADDRESS"] = client.service_client.config.target_host
-    base["ROLETEAM_TASK_QUEUE"] = task_queue
-    if os.environ.get("ROLETEAM_ENCRYPTION_KEY_FILE"):  # the suite may run encrypted
-        base["ROLETEAM_ENCRYPTION_KEY_FILE"] = os.environ["ROLETEAM_ENCRYPTION_KEY_FILE"]
-
-    async def call(*args: str, **env: str) -> Result:
-        return await run([*ROLETEAM, *args], {**base, **env}, tmp_path)
-
-    return call
-
-
-async def wait_until_completed(team, plan_id, role, invocation_id, timeout=30.0) -> ExecutionArtifact:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        artifact = await team.artifact(plan_id, role, invocation_id)
-        if artifact is not None:
-            return artifact
-        assert asyncio.get_running_loop().time() < deadline, f"{invocation_id} never ran"
-        await asyncio.sleep(0.2)
 
 
 # --- invoke ----------------------------------------------------------------------------------
@@ -101,8 +56,8 @@ async def test_invoke_no_wait_queues_and_returns_the_invocation_id(cli, worker, 
     assert given.json() == {"invocation_id": "chk-1", "queued": True}
     generated = fresh.json()["invocation_id"]
     assert generated.startswith("inv-") and fresh.json()["queued"] is True
-    one = await wait_until_completed(team, plan_id, "validator", "chk-1")
-    two = await wait_until_completed(team, plan_id, "validator", generated)
+    one = await artifact_when_ready(team, plan_id, "validator", "chk-1")
+    two = await artifact_when_ready(team, plan_id, "validator", generated)
     assert (one.status, one.turn, two.status, two.turn) == ("completed", 1, "completed", 2)
     assert "Check step 2." in two.reply
 
@@ -246,8 +201,7 @@ async def test_missing_reason_is_a_usage_error(cli, plan_id):
     ids=["python-worker.py", "roleteam-worker"],
 )
 async def test_worker_without_a_server_exits_with_one_line(argv, tmp_path, task_queue):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env |= {"TEMPORAL_ADDRESS": "127.0.0.1:1", "ROLETEAM_TASK_QUEUE": task_queue}
+    env = clean_env(TEMPORAL_ADDRESS="127.0.0.1:1", ROLETEAM_TASK_QUEUE=task_queue)
     result = await run(argv, env, tmp_path)
 
     assert result.code != 0

@@ -13,13 +13,12 @@ import time
 
 from roleteam.registry import load_role_registry
 from tests.fake_openai import Scripted
-from tests.processes import Result
-from tests.test_cli import ROLETEAM, cli, run, wait_until_completed  # noqa: F401 (cli: the fixture)
+from tests.helpers import ROLETEAM, Result, artifact_when_ready, clean_env, run
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
 
 
-async def test_status_prints_a_table_of_roles_with_titles_and_last_activity(cli, worker, plan_id):  # noqa: F811
+async def test_status_prints_a_table_of_roles_with_titles_and_last_activity(cli, worker, plan_id):
     assert (await cli("invoke", plan_id, "dev", "build step 1")).code == 0
     assert (await cli("retire", plan_id, "lead", "--reason", "x")).code == 1  # no session yet
     assert (await cli("invoke", plan_id, "qa", "check step 1")).code == 0
@@ -41,7 +40,7 @@ async def test_status_prints_a_table_of_roles_with_titles_and_last_activity(cli,
     assert "idle" in rows["developer"]
 
 
-async def test_noop_retire_and_reopen_say_so_and_succeed(cli, worker, plan_id):  # noqa: F811
+async def test_noop_retire_and_reopen_say_so_and_succeed(cli, worker, plan_id):
     assert (await cli("invoke", plan_id, "dev", "hello")).code == 0
     first = await cli("retire", plan_id, "dev", "--reason", "pause")
     again = await cli("retire", plan_id, "dev", "--reason", "pause again")
@@ -60,7 +59,7 @@ async def test_noop_retire_and_reopen_say_so_and_succeed(cli, worker, plan_id): 
     assert developer["generation"] == 2
 
 
-async def test_refused_artifact_prints_no_skill_lines(cli, worker, plan_id):  # noqa: F811
+async def test_refused_artifact_prints_no_skill_lines(cli, worker, plan_id):
     refused = await cli("invoke", plan_id, "lead", "do it later", "--mode", "scheduled")
 
     assert refused.code == 3
@@ -68,7 +67,7 @@ async def test_refused_artifact_prints_no_skill_lines(cli, worker, plan_id):  # 
     assert "[skills" not in refused.out
 
 
-async def test_no_session_is_worded_the_same_by_every_command(cli, worker, plan_id):  # noqa: F811
+async def test_no_session_is_worded_the_same_by_every_command(cli, worker, plan_id):
     results = [
         await cli("history", plan_id, "dev"),
         await cli("retire", plan_id, "dev", "--reason", "x"),
@@ -115,8 +114,7 @@ async def test_invoke_on_a_terminal_shows_model_retries_live(
         Scripted(status=429, headers={"retry-after": "2"}),
         Scripted(status=429, headers={"retry-after": "2"}),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env |= {
+    env = clean_env() | {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ROLETEAM_TASK_QUEUE": task_queue,
         "TERM": "xterm",
@@ -135,7 +133,7 @@ async def test_invoke_on_a_terminal_shows_model_retries_live(
     assert re.search(r"next retry in \d+s", result.err)
 
 
-async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, worker, plan_id, fake_openai):  # noqa: F811
+async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, worker, plan_id, fake_openai):
     fake_openai.script = [
         Scripted(status=429, headers={"retry-after": "3"}),
         Scripted(status=429, headers={"retry-after": "3"}),
@@ -158,16 +156,15 @@ async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, 
     assert "HTTP 429" in activity["last_failure"]
     row = next(line for line in table.out.splitlines() if line.startswith("│ developer"))
     assert "calling the model · attempt" in row and "HTTP 429" in row, table.out
-    await wait_until_completed(team, plan_id, "developer", "inv-retrying")
+    await artifact_when_ready(team, plan_id, "developer", "inv-retrying")
 
 
 async def test_demo_on_another_port_prints_a_ui_link_filtered_by_plan(tmp_path):
-    with socket.socket() as probe:
+    with socket.socket() as probe, socket.socket() as ui_probe:  # two ports free at once
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env["HOME"] = str(tmp_path)  # the demo's server keeps its state under ~/.roleteam
-    ui_port = port + 1 if port < 65535 else port - 1
+        ui_probe.bind(("127.0.0.1", 0))
+        port, ui_port = probe.getsockname()[1], ui_probe.getsockname()[1]
+    env = clean_env(HOME=str(tmp_path))  # the demo's server keeps its state under ~/.roleteam
     argv = [*ROLETEAM, "demo", "--port", str(port), "--ui-port", str(ui_port), "--plan", "demo-ui", "--json"]
 
     result = await run(argv, env, tmp_path, timeout=120)

@@ -7,43 +7,20 @@ asyncio, so the worker in this event loop keeps running meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
-import os
-import subprocess
 
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
-from roleteam.devserver import temporal_binary
 from roleteam.models import ExecutionArtifact, RoleState
-from tests.processes import Result
+from tests.helpers import Result, eventually, temporal
 
 TRICKY_PROMPT = 'Plan "Ünïcode" release — step 1:\n\tkeep quotes \' " and braces {x} verbatim ✓'
 
 
-async def temporal(client, *args: str, timeout: float = 60) -> Result:
-    """Run `temporal ARGS --address <test server> -o json` without blocking the event loop."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
-    proc = await asyncio.create_subprocess_exec(
-        temporal_binary(),
-        *args,
-        "--address",
-        client.service_client.config.target_host,
-        "--namespace",
-        client.namespace,
-        "--output",
-        "json",
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return Result(proc.returncode, out.decode(), err.decode())
-
-
-def start_args(task_queue: str, plan_id: str, role: str) -> list[str]:
+def start_args(task_queue: str, plan_id: str, role: str, options: dict | None = None) -> list[str]:
+    """`temporal workflow start` arguments for ROLE's session in PLAN (`options`: SessionOptions)."""
+    start = {"plan_id": plan_id, "role": role} | ({"options": options} if options else {})
     return [
         "--type",
         "RoleSession",
@@ -52,7 +29,7 @@ def start_args(task_queue: str, plan_id: str, role: str) -> list[str]:
         "--workflow-id",
         session_workflow_id(plan_id, role),
         "--input",
-        json.dumps({"plan_id": plan_id, "role": role}),
+        json.dumps(start),
     ]
 
 
@@ -142,13 +119,14 @@ async def signal(client, plan_id, role, name, request: dict) -> None:
 
 
 async def wait_for_artifact(client, plan_id, role, invocation_id, timeout=30.0) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        artifact = await query(client, plan_id, role, "artifact", {"invocation_id": invocation_id})
-        if artifact is not None:
-            return artifact
-        assert asyncio.get_running_loop().time() < deadline, f"no artifact for {invocation_id}"
-        await asyncio.sleep(0.2)
+    """The artifact as the `artifact` query returns it through the CLI, once there is one."""
+    return await eventually(
+        lambda: query(client, plan_id, role, "artifact", {"invocation_id": invocation_id}),
+        timeout,
+        interval=0.2,
+        retry_on=(),
+        what=lambda: f"no artifact for {invocation_id}",
+    )
 
 
 # --- tests ---------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import urllib.request
 
 import pytest
@@ -18,7 +17,7 @@ from roleteam.codec_server import CodecServer
 from roleteam.errors import InvalidInputError
 from roleteam.history import read_transcript
 from roleteam.worker_runtime import build_worker
-from tests.test_contract_cli import temporal
+from tests.helpers import ROLETEAM, artifact_when_ready, clean_env, run, temporal
 
 PROMPT = "Migrate the PELICAN-7731 ledger without downtime."
 SKILL_TEXT = b"Write a test for the next behaviour of the planned step"  # skills/test-first-development
@@ -118,11 +117,7 @@ async def test_encrypted_history_holds_no_prompt_reply_or_skill_text(
                 server.url,
             )
             assert sent.code == 0, sent.err
-            for _ in range(100):
-                artifact = await team.artifact(plan_id, "developer", "enc-cli")
-                if artifact:
-                    break
-                await asyncio.sleep(0.1)
+            artifact = await artifact_when_ready(team, plan_id, "developer", "enc-cli")
         assert artifact.status == "completed" and "OSPREY-55" in artifact.reply
         later = await client.get_workflow_handle(team.handle(plan_id, "developer").id).fetch_history()
         assert b"OSPREY-55" not in raw_bytes(later)
@@ -191,17 +186,13 @@ def options(url: str, origin: str) -> dict[str, str]:
 async def test_cli_without_the_key_file_says_the_payloads_are_encrypted(
     client, task_queue, plan_id, key_file, monkeypatch
 ):
-    from tests.test_cli import ROLETEAM, run
-
     encrypted = await connect(client.service_client.config.target_host)
     team = RoleTeam(encrypted, task_queue=task_queue)
     async with build_worker(encrypted, task_queue):
         await team.invoke(plan_id, "developer", team.request(PROMPT, "enc-2"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-        env |= {
-            "TEMPORAL_ADDRESS": client.service_client.config.target_host,
-            "ROLETEAM_TASK_QUEUE": task_queue,
-        }
+        env = clean_env(
+            TEMPORAL_ADDRESS=client.service_client.config.target_host, ROLETEAM_TASK_QUEUE=task_queue
+        )
         result = await run([*ROLETEAM, "history", plan_id, "developer"], env, key_file.parent)
     assert result.code == 1
     assert result.err_lines == [

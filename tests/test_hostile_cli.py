@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from roleteam import constants as c
 from roleteam.models import ExecutionArtifact
-from tests.processes import Result
-from tests.test_cli import ROLETEAM, cli  # noqa: F401 (the fixture)
+from tests.helpers import ROLETEAM, clean_env, run
 
 ESCAPES = "look \x1b[2J\x1b]0;owned\x07 here \x9b31m"
 
 
-async def test_human_output_neutralises_control_characters_and_json_stays_exact(cli, worker, plan_id):  # noqa: F811
+async def test_human_output_neutralises_control_characters_and_json_stays_exact(cli, worker, plan_id):
     human = await cli("invoke", plan_id, "dev", ESCAPES, "--id", "esc-1")
     as_json = await cli("invoke", plan_id, "dev", ESCAPES, "--id", "esc-1", "--json")
     history = await cli("history", plan_id, "dev")
@@ -29,7 +24,7 @@ async def test_human_output_neutralises_control_characters_and_json_stays_exact(
     assert as_json.json()["prompt"] == ESCAPES and ESCAPES in as_json.json()["reply"]
 
 
-async def test_a_role_id_held_by_another_workflow_is_named(client, cli, worker, plan_id):  # noqa: F811
+async def test_a_role_id_held_by_another_workflow_is_named(client, cli, worker, plan_id):
     await client.start_workflow("NotARoleSession", id=f"role:{plan_id}:developer", task_queue="elsewhere")
 
     results = [
@@ -45,19 +40,9 @@ async def test_a_role_id_held_by_another_workflow_is_named(client, cli, worker, 
         assert "terminate" in line
 
 
-async def run_with_stdin(argv: list[str], data: bytes, env: dict[str, str]) -> Result:
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
-    out, err = await asyncio.wait_for(proc.communicate(data), 60)
-    return Result(proc.returncode, out.decode(), err.decode())
-
-
-async def test_unclear_inputs_get_one_line_naming_the_fix(client, cli, task_queue, plan_id):  # noqa: F811
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env["TEMPORAL_ADDRESS"] = client.service_client.config.target_host
-    env["ROLETEAM_TASK_QUEUE"] = task_queue
-    binary = await run_with_stdin([*ROLETEAM, "invoke", plan_id, "dev", "-"], b"\xff\xfe\x00bin", env)
+async def test_unclear_inputs_get_one_line_naming_the_fix(client, cli, task_queue, plan_id):
+    env = clean_env(TEMPORAL_ADDRESS=client.service_client.config.target_host, ROLETEAM_TASK_QUEUE=task_queue)
+    binary = await run([*ROLETEAM, "invoke", plan_id, "dev", "-"], env, stdin=b"\xff\xfe\x00bin")
     cases = {
         "stdin is not UTF-8": binary,
         "--timeout nan": await cli("invoke", plan_id, "dev", "hi", "--timeout", "nan"),
@@ -76,7 +61,7 @@ async def test_unclear_inputs_get_one_line_naming_the_fix(client, cli, task_queu
     assert as_json.code == 1 and "is not host:port" in as_json.json()["error"]
 
 
-async def test_no_wait_on_a_retired_role_says_refused(cli, team, worker, plan_id):  # noqa: F811
+async def test_no_wait_on_a_retired_role_says_refused(cli, team, worker, plan_id):
     await team.invoke(plan_id, "dev", team.request("hello", "nw-0"))
     await team.retire(plan_id, "dev", "done for now")
 

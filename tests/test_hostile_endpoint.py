@@ -6,10 +6,7 @@ from roleteam.client import RoleTeam
 from roleteam.history import read_transcript
 from roleteam.models import SessionOptions
 from tests.fake_openai import Scripted
-
-
-async def ask(team, plan_id, prompt, invocation_id=None):
-    return await team.invoke(plan_id, "developer", team.request(prompt, invocation_id))
+from tests.helpers import ask
 
 
 def completion(**overrides) -> dict:
@@ -30,9 +27,9 @@ async def test_huge_model_name_and_silly_usage_are_bounded(team, worker, plan_id
         Scripted(body=completion(model="m" * 1_800_000, usage={"prompt_tokens": "many", "total_tokens": -5})),
         Scripted(body=completion(usage={"prompt_tokens": 10**30, "completion_tokens": 3, "total_tokens": 7})),
     ]
-    first = await ask(team, plan_id, "one")
-    second = await ask(team, plan_id, "two")
-    after = await ask(team, plan_id, "three")
+    first = await ask(team, plan_id, "developer", "one")
+    second = await ask(team, plan_id, "developer", "two")
+    after = await ask(team, plan_id, "developer", "three")
 
     assert first.status == "completed" and first.reply == "ok"  # a good reply survives bad usage
     assert len(first.model) == 200 and first.usage.total_tokens == 0
@@ -43,7 +40,7 @@ async def test_huge_model_name_and_silly_usage_are_bounded(team, worker, plan_id
 async def test_api_key_echoed_in_an_error_is_redacted_everywhere(team, worker, plan_id, fake_openai, caplog):
     echoed = "invalid header Authorization: Bearer sk-test-not-a-secret (also sk-live-abcdefghijkl)"
     fake_openai.script = [Scripted(status=401, body={"error": {"message": echoed}})]
-    failed = await ask(team, plan_id, "hello")
+    failed = await ask(team, plan_id, "developer", "hello")
 
     history = await team.handle(plan_id, "developer").fetch_history()
     transcript = await read_transcript(team.client, f"role:{plan_id}:developer")
@@ -59,9 +56,9 @@ async def test_unusable_answers_fail_with_one_clear_line(client, task_queue, wor
         Scripted(body={"error": {"message": "model overloaded"}}),
         Scripted(status=503, headers={"retry-after": "nan"}),
     ]
-    html = await ask(team, plan_id, "one")
-    error_object = await ask(team, plan_id, "two")
-    retried = await ask(team, plan_id, "three")
+    html = await ask(team, plan_id, "developer", "one")
+    error_object = await ask(team, plan_id, "developer", "two")
+    retried = await ask(team, plan_id, "developer", "three")
 
     assert (
         html.status == "failed" and "not a chat completion" in html.error and "OPENAI_BASE_URL" in html.error

@@ -13,19 +13,7 @@ from roleteam import constants as c
 from roleteam.client import RoleTeam
 from roleteam.errors import RoleteamError
 from roleteam.models import ExecutionArtifact, SessionOptions
-
-
-async def ask(team, plan_id, role, prompt, invocation_id=None, **fields):
-    return await team.invoke(plan_id, role, team.request(prompt, invocation_id, **fields))
-
-
-async def eventually_artifact(team, plan_id, role, invocation_id) -> ExecutionArtifact | None:
-    for _ in range(100):
-        found = await team.artifact(plan_id, role, invocation_id)
-        if found:
-            return found
-        await asyncio.sleep(0.1)
-    return None
+from tests.helpers import artifact_when_ready, ask
 
 
 async def test_oversized_file_entry_is_refused_and_the_session_keeps_serving(
@@ -36,7 +24,7 @@ async def test_oversized_file_entry_is_refused_and_the_session_keeps_serving(
     huge_file = "src/" + "a" * 1_200_000
     await handle.signal(c.SIGNAL_INVOKE, {"invocation_id": "big-1", "prompt": "read", "files": [huge_file]})
 
-    refused = await eventually_artifact(team, plan_id, "developer", "big-1")
+    refused = await artifact_when_ready(team, plan_id, "developer", "big-1")
     with pytest.raises(WorkflowUpdateFailedError) as rejected:
         await handle.execute_update(
             c.UPDATE_INVOKE_AND_WAIT,
@@ -84,7 +72,7 @@ async def test_undecodable_signal_is_refused_under_its_id(team, worker, plan_id)
     await handle.signal(c.SIGNAL_INVOKE, [1, 2])  # no id to key a refusal by: logged and dropped
     await handle.signal(c.SIGNAL_RETIRE, "not an object")
 
-    refused = await eventually_artifact(team, plan_id, "developer", "odd-1")
+    refused = await artifact_when_ready(team, plan_id, "developer", "odd-1")
     state = await team.state(plan_id, "developer")
     again = await ask(team, plan_id, "developer", "now as text", "odd-1")
 

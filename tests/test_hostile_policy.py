@@ -11,8 +11,7 @@ import yaml
 from roleteam.errors import PolicyError
 from roleteam.skills import load_skill_policy
 from roleteam.skills.loader import parse_skill_text
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, ask
 
 
 def alias_bomb(levels: int, key: str = "bomb") -> str:
@@ -26,23 +25,11 @@ def alias_bomb(levels: int, key: str = "bomb") -> str:
 
 
 @pytest.fixture
-def policy_copy(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", folder)
-    monkeypatch.setenv("ROLETEAM_POLICY_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def skill_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "skills"
     shutil.copytree(ROOT / "skills", root)
     monkeypatch.setenv("ROLETEAM_SKILL_ROOTS", str(root))
     return root
-
-
-async def ask(team, plan_id, role, prompt, **fields):
-    return await team.invoke(plan_id, role, team.request(prompt, **fields))
 
 
 async def test_skill_with_an_alias_bomb_is_refused_and_the_role_still_runs(team, worker, plan_id, skill_root):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 
@@ -16,8 +15,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from roleteam.constants import session_workflow_id
 from roleteam.models import ExecutionArtifact, RoleState
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_cli import ROLETEAM, run
+from tests.helpers import ROLETEAM, clean_env, eventually, run
+from tests.plan_helpers import BUG, finding_json
 
 TOOLS = {"invoke_role", "role_status", "plan_status", "role_history", "retire_role", "reopen_role"}
 PLAN_TOOLS = {
@@ -33,10 +32,9 @@ PLAN_TOOLS = {
 
 @pytest.fixture
 def server_env(client, task_queue) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_"))}
-    env["TEMPORAL_ADDRESS"] = client.service_client.config.target_host
-    env["ROLETEAM_TASK_QUEUE"] = task_queue
-    return env
+    return clean_env(
+        TEMPORAL_ADDRESS=client.service_client.config.target_host, ROLETEAM_TASK_QUEUE=task_queue
+    )
 
 
 @pytest.fixture
@@ -428,7 +426,8 @@ async def test_accepting_alone_invokes_nobody_and_a_fix_is_dispatched_once(mcp_s
     assert before["turns"] == 1, "accepting alone must not invoke the developer"
     assert dispatched["dispatched"] == "fix:F-0001:r1"
     # refused whether the fix is still running ("already dispatched") or delivered already
-    assert again.startswith(("F-0001 is already dispatched", "cannot dispatch F-0001: it is awaiting"))
+    delivered = "F-0001 was already dispatched as fix:F-0001:r1 and its fix awaits revalidation"
+    assert again.startswith(("F-0001 is already dispatched", delivered))
     assert after["turns"] == 2, "the fix ran once"
     assert "F-0999" in unknown and "\n" not in unknown
 
@@ -443,3 +442,11 @@ async def test_plan_updates_fail_at_once_when_no_worker_polls(mcp_session, task_
         f"no worker polls task queue {task_queue!r}, so the plan cannot answer; "
         "start one with 'roleteam worker'"
     )
+
+
+def test_a_page_stops_at_its_character_budget_but_is_never_empty():
+    from roleteam.mcp_server import fill_page
+
+    assert fill_page(["aaa", "bb", "cccc", "d"], 6, len) == ["aaa", "bb"]
+    assert fill_page(["x" * 50, "y"], 6, len) == ["x" * 50]  # one oversized item still comes back
+    assert fill_page([], 6, len) == []

@@ -5,18 +5,15 @@ from __future__ import annotations
 from roleteam.client import RoleTeam
 from roleteam.models import SessionOptions
 from tests.fake_openai import Scripted
-
-
-async def ask(team, plan_id, prompt, invocation_id=None):
-    return await team.invoke(plan_id, "developer", team.request(prompt, invocation_id))
+from tests.helpers import ask
 
 
 async def test_client_error_fails_the_invocation_and_the_role_stays_usable(
     team, worker, plan_id, fake_openai
 ):
     fake_openai.script = [Scripted(status=400, body={"error": {"message": "context too long"}})]
-    failed = await ask(team, plan_id, "first")
-    after = await ask(team, plan_id, "second")
+    failed = await ask(team, plan_id, "developer", "first")
+    after = await ask(team, plan_id, "developer", "second")
 
     assert failed.status == "failed" and failed.turn == 1
     assert "HTTP 400" in failed.error and "context too long" in failed.error
@@ -28,7 +25,7 @@ async def test_client_error_fails_the_invocation_and_the_role_stays_usable(
 
 async def test_rate_limit_is_retried_after_the_retry_after_delay(team, worker, plan_id, fake_openai):
     fake_openai.script = [Scripted(status=429, headers={"retry-after": "1"}), Scripted(status=503)]
-    artifact = await ask(team, plan_id, "try until it works")
+    artifact = await ask(team, plan_id, "developer", "try until it works")
 
     assert artifact.status == "completed"
     assert artifact.provider == "openai" and artifact.model == "fake-model"
@@ -40,14 +37,14 @@ async def test_rate_limit_is_retried_after_the_retry_after_delay(team, worker, p
 async def test_server_errors_exhaust_attempts_then_fail(client, task_queue, worker, plan_id, fake_openai):
     team = RoleTeam(client, task_queue=task_queue, options=SessionOptions(model_max_attempts=2))
     fake_openai.script = [Scripted(status=500), Scripted(status=502)]
-    artifact = await ask(team, plan_id, "doomed")
+    artifact = await ask(team, plan_id, "developer", "doomed")
 
     assert artifact.status == "failed" and "HTTP 502" in artifact.error
     assert len(fake_openai.requests) == 2
 
 
 async def test_api_key_is_sent_to_the_endpoint_but_never_enters_history(team, worker, plan_id, fake_openai):
-    await ask(team, plan_id, "hello")
+    await ask(team, plan_id, "developer", "hello")
     assert fake_openai.requests[0]["authorization"] == "Bearer sk-test-not-a-secret"
     history = await team.handle(plan_id, "developer").fetch_history()
     assert "sk-test-not-a-secret" not in history.to_json()
@@ -55,7 +52,7 @@ async def test_api_key_is_sent_to_the_endpoint_but_never_enters_history(team, wo
 
 async def test_missing_api_key_fails_with_a_clear_message(team, worker, plan_id, fake_openai, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
-    artifact = await ask(team, plan_id, "hello")
+    artifact = await ask(team, plan_id, "developer", "hello")
     assert artifact.status == "failed" and "OPENAI_API_KEY is not set" in artifact.error
     assert fake_openai.requests == []
 
@@ -75,6 +72,6 @@ async def test_oversized_reply_is_capped(team, worker, plan_id, fake_openai):
         ],
     }
     fake_openai.script = [Scripted(body=huge)]
-    artifact = await ask(team, plan_id, "write a novel")
+    artifact = await ask(team, plan_id, "developer", "write a novel")
     assert artifact.status == "completed" and artifact.reply_truncated
     assert len(artifact.reply.encode()) <= 128 * 1024

@@ -6,10 +6,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -19,51 +17,38 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from roleteam.client import RoleTeam
 from roleteam.constants import SIGNAL_INVOKE, WORKFLOW_TYPE, session_workflow_id
-from roleteam.devserver import temporal_binary
 from roleteam.models import InvokeInput, SessionInput, SessionOptions
 from roleteam.progress import pending_activities, read_progress
 from tests.fake_openai import Scripted
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-async def ask(team, plan_id, role, prompt, invocation_id=None):
-    return await team.invoke(plan_id, role, team.request(prompt, invocation_id))
+from tests.helpers import ROOT, ask, eventually, temporal
 
 
-def temporal_list(address: str, query: str) -> list[dict]:
-    done = subprocess.run(
-        [temporal_binary(), "workflow", "list", "--address", address, "--query", query, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(done.stdout or "[]") or []
-
-
-async def eventually_listed(address: str, query: str, count: int) -> list[dict]:
+async def eventually_listed(client, query: str, count: int) -> list[dict]:
     """Visibility is eventually consistent: wait until `query` lists `count` workflows."""
-    for _ in range(100):
-        found = await asyncio.to_thread(temporal_list, address, query)
-        if len(found) == count:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{query!r} listed {len(found)} workflows, not {count}: {found}")
+    found: list[dict] = []
+
+    async def listed() -> list[dict] | None:
+        result = await temporal(client, "workflow", "list", "--query", query, timeout=30)
+        assert result.code == 0, result.err
+        found[:] = json.loads(result.out or "[]") or []
+        return list(found) if len(found) == count else None
+
+    return await eventually(
+        listed, retry_on=(), what=lambda: f"{query!r} listed {len(found)} workflows, not {count}: {found}"
+    )
 
 
 async def test_temporal_cli_finds_a_retired_role_by_plan_and_status(client, team, worker, plan_id):
     await ask(team, plan_id, "developer", "implement step 1")
     await ask(team, plan_id, "lead", "review step 1")
     await team.retire(plan_id, "developer", "step done")
-    address = client.service_client.config.target_host
 
-    retired = await eventually_listed(address, f'PlanId="{plan_id}" AND RoleStatus="retired"', 1)
-    active = await eventually_listed(address, f'PlanId="{plan_id}" AND RoleStatus="active"', 1)
+    retired = await eventually_listed(client, f'PlanId="{plan_id}" AND RoleStatus="retired"', 1)
+    active = await eventually_listed(client, f'PlanId="{plan_id}" AND RoleStatus="active"', 1)
     assert retired[0]["execution"]["workflowId"] == session_workflow_id(plan_id, "developer")
     assert active[0]["execution"]["workflowId"] == session_workflow_id(plan_id, "lead")
     [developer] = await eventually_listed(
-        address, f'PlanId="{plan_id}" AND CanonicalRole="developer" AND TurnCount=1', 1
+        client, f'PlanId="{plan_id}" AND CanonicalRole="developer" AND TurnCount=1', 1
     )
     attributes = json.dumps(developer["searchAttributes"])
     assert "SkillCompliance" in attributes
@@ -158,12 +143,8 @@ async def test_progress_shows_model_retries_after_http_429(team, worker, plan_id
 async def test_worker_adds_missing_search_attributes_to_a_fresh_namespace(client, task_queue, plan_id):
     address = client.service_client.config.target_host
     namespace = f"ns-{uuid.uuid4().hex[:10]}"
-    subprocess.run(
-        [temporal_binary(), "operator", "namespace", "create", "--address", address, "-n", namespace],
-        capture_output=True,
-        check=True,
-        timeout=30,
-    )
+    created = await temporal(client, "operator", "namespace", "create", namespace=namespace, timeout=30)
+    assert created.code == 0, created.err
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": address,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ROOT, clean_env
 from tests.test_replay import HISTORIES, workflow_id
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["pyproject.toml", "README.md", "roleteam", "workflows", "activities", "policies", "skills"]
 BUNDLED_SKILLS = sorted(p.parent.name for p in (ROOT / "skills").glob("*/SKILL.md"))
 # Run inside the unpacked wheel only: the checkout's editable finder must not fill any gap.
@@ -63,8 +62,7 @@ def installed(wheel, tmp_path_factory) -> Path:
 
 
 def run_installed(installed: Path, code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLETEAM_")}
-    env.update(PYTHONPATH=str(installed), HOME=str(cwd))
+    env = clean_env(("ROLETEAM_",), PYTHONPATH=str(installed), HOME=str(cwd))
     return subprocess.run(
         [sys.executable, "-c", PRELUDE + code, *args],
         capture_output=True,

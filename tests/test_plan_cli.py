@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_cli import cli  # noqa: F401  (fixture)
+from tests.helpers import eventually
+from tests.plan_helpers import BUG, finding_json
 
 
-async def test_plan_commands_drive_the_findings_loop(cli, worker, plan_id):  # noqa: F811
+async def test_plan_commands_drive_the_findings_loop(cli, worker, plan_id):
     created = await cli("plan", "create", plan_id, "--team", "small", "--json")
     assert created.code == 0, created.err
     assert created.json()["team"] == "small"
@@ -64,7 +64,7 @@ async def test_plan_commands_drive_the_findings_loop(cli, worker, plan_id):  # n
     assert done.code == 0 and "plan completed" in done.out
 
 
-async def test_plan_errors_are_one_line(cli, worker, plan_id):  # noqa: F811
+async def test_plan_errors_are_one_line(cli, worker, plan_id):
     missing = await cli("plan", "status", plan_id)
     assert missing.code == 1 and missing.err_lines == [
         f"error: no plan '{plan_id}': it starts with its first role invocation, or create it with "
@@ -76,7 +76,7 @@ async def test_plan_errors_are_one_line(cli, worker, plan_id):  # noqa: F811
     assert bad_plan.code == 1 and "invalid plan id 'bad/plan'" in bad_plan.err
 
 
-async def test_schedule_commands(cli, worker, plan_id):  # noqa: F811
+async def test_schedule_commands(cli, worker, plan_id):
     lead = await cli("schedule", "create", plan_id, "lead", "daily", "Standup.", "--every", "1d")
     assert lead.code == 1 and "mode 'scheduled' is not allowed for role 'lead'" in lead.err
     bad = await cli("schedule", "create", plan_id, "qa", "smoke", "Check.", "--every", "soon")
@@ -94,7 +94,7 @@ async def test_schedule_commands(cli, worker, plan_id):  # noqa: F811
     assert (await cli("schedule", "list", plan_id)).out.strip() == "no schedules"
 
 
-async def test_demo_runs_the_loop_end_to_end(cli, client, plan_id):  # noqa: F811
+async def test_demo_runs_the_loop_end_to_end(cli, client, plan_id):
     address = client.service_client.config.target_host
     result = await cli("demo", "--plan", plan_id, "--address", address, "--json")
     assert result.code == 0, result.err
@@ -108,7 +108,7 @@ async def test_demo_runs_the_loop_end_to_end(cli, client, plan_id):  # noqa: F81
     assert {e["status"] for e in plan["roster"] if e["role"] != "release-manager"} == {"retired"}
 
 
-async def test_out_of_bounds_values_and_unwritable_folders_are_one_line(cli, worker, plan_id):  # noqa: F811
+async def test_out_of_bounds_values_and_unwritable_folders_are_one_line(cli, worker, plan_id):
     assert (await cli("plan", "create", plan_id)).code == 0
     long_id = await cli("plan", "review", plan_id, "F" * 500, "accept", "--reason", "r")
     assert long_id.code == 1 and long_id.err_lines == [

@@ -10,16 +10,13 @@ import pytest
 from roleteam.errors import RoleteamError
 from roleteam.plan_client import PlanTeam
 from roleteam.registry import bundled_skills_dir
-from tests.plan_helpers import BUG, eventually, finding_json
+from tests.helpers import ask, eventually
+from tests.plan_helpers import BUG, finding_json
 
 
 @pytest.fixture
 def plans(client, task_queue) -> PlanTeam:
     return PlanTeam(client, task_queue=task_queue)
-
-
-async def ask(team, plan_id, role, prompt, invocation_id=None, **fields):
-    return await team.invoke(plan_id, role, team.request(prompt, invocation_id, **fields))
 
 
 async def wait_state(plans, plan_id, ready):

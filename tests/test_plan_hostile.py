@@ -23,8 +23,8 @@ from roleteam.plan_models import (
 )
 from roleteam.report_models import PlanDirective, RoleEvent
 from roleteam.workflows.findings import parse_reply
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_contract_cli import temporal
+from tests.helpers import eventually, temporal
+from tests.plan_helpers import BUG, finding_json
 from tests.test_properties import FAST, check_decoded, shaped_like
 
 MODELS = [

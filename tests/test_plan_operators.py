@@ -13,9 +13,8 @@ from roleteam.bundle import confined, safe_name, write_json
 from roleteam.errors import InvalidInputError
 from roleteam.history import read_transcript
 from roleteam.plan_client import PlanTeam
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_cli import cli  # noqa: F401  (fixture)
-from tests.test_contract_cli import temporal
+from tests.helpers import eventually, temporal
+from tests.plan_helpers import BUG, finding_json
 
 
 @pytest.fixture
@@ -84,7 +83,7 @@ async def test_the_bundle_holds_every_invocation_and_the_plans_ledger(team, plan
     await eventually(no_temp_files_linger)
 
 
-async def test_plan_export_reproduces_every_turn(cli, team, plans, worker, plan_id, tmp_path):  # noqa: F811
+async def test_plan_export_reproduces_every_turn(cli, team, plans, worker, plan_id, tmp_path):
     for n in range(3):
         await team.invoke(plan_id, "planner", team.request(f"Plan part {n}.", f"p-{n}"))
     await team.invoke(plan_id, "validator", team.request("Validate.\n" + finding_json(BUG), "val-1"))
@@ -129,7 +128,7 @@ async def test_plans_are_found_by_search_attributes_and_show_details(client, tea
     assert f"**Plan** `{plan_id}` · team `small`" in details and "`F-0001` high · open" in details
 
 
-async def test_watch_follows_a_plan_live(cli, team, plans, worker, plan_id):  # noqa: F811
+async def test_watch_follows_a_plan_live(cli, team, plans, worker, plan_id):
     watching = asyncio.ensure_future(cli("watch", plan_id, "--json", "--interval", "0.2", "--seconds", "10"))
     await asyncio.sleep(3)  # the command starts and looks once before anything exists
     await team.invoke(plan_id, "validator", team.request("Validate.\n" + finding_json(BUG), "val-1"))

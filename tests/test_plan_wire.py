@@ -9,8 +9,9 @@ import pytest
 from roleteam import constants as c
 from roleteam.plan_client import PlanTeam
 from roleteam.schedules import RoleSchedules
-from tests.plan_helpers import BUG, eventually, finding_json
-from tests.test_contract_cli import signal_with_start, temporal
+from tests.helpers import eventually, temporal
+from tests.plan_helpers import BUG, finding_json
+from tests.test_contract_cli import signal_with_start
 
 
 @pytest.fixture

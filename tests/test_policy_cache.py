@@ -4,40 +4,26 @@ the next invocation, and the evidence names exactly the bytes that were used."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
 
 from roleteam.errors import PolicyError
 from roleteam.teams import load_team_policy
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def policy_copy(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", folder)
-    monkeypatch.setenv("ROLETEAM_POLICY_DIR", str(folder))
-    return folder
+from tests.helpers import ask
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-async def ask(team, plan_id, prompt):
-    return await team.invoke(plan_id, "developer", team.request(prompt))
-
-
 async def test_role_and_registry_edits_apply_at_the_next_invocation(
     team, worker, plan_id, policy_copy, fake_openai
 ):
     roles, skills = policy_copy / "roles.yaml", policy_copy / "skills.yaml"
-    first = await ask(team, plan_id, "Step one.")
+    first = await ask(team, plan_id, "developer", "Step one.")
     roles.write_text(roles.read_text().replace("in small steps", "in very small steps", 1))
-    second = await ask(team, plan_id, "Step two.")
+    second = await ask(team, plan_id, "developer", "Step two.")
 
     systems = [r["messages"][0]["content"] for r in fake_openai.chat_requests()]
     assert "in small steps" in systems[0] and "in very small steps" in systems[1]
@@ -48,11 +34,11 @@ async def test_role_and_registry_edits_apply_at_the_next_invocation(
     original = roles.read_text()
     start = original.index("  release-manager:")
     roles.write_text(original[:start])
-    refused = await ask(team, plan_id, "Step three.")
+    refused = await ask(team, plan_id, "developer", "Step three.")
     assert refused.status == "refused"
     assert "'release-manager' is not a role id" in refused.reason
     roles.write_text(original)
-    assert (await ask(team, plan_id, "Step four.")).status == "completed"
+    assert (await ask(team, plan_id, "developer", "Step four.")).status == "completed"
 
 
 def test_team_policy_reloads_when_its_file_or_the_registry_changes(policy_copy):

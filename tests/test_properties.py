@@ -4,7 +4,6 @@ it or refuse it with a message naming the field; nothing else is ever raised."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -17,8 +16,8 @@ from roleteam.safe_yaml import UntrustedYamlError, load_untrusted_yaml
 from roleteam.skills import load_skill_policy
 from roleteam.skills.loader import parse_skill_text
 from roleteam.workflows.wire import parse_wire
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(

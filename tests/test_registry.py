@@ -9,8 +9,8 @@ import yaml
 
 from roleteam.errors import InvalidInputError, PolicyError, UnknownRoleError
 from roleteam.registry import load_role_registry, validate_plan_id
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CANONICAL = ["lead", "planner", "developer", "validator", "release-manager"]
 
 

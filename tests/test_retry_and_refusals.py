@@ -11,7 +11,6 @@ from roleteam.constants import MAX_PENDING_INVOCATIONS
 from roleteam.errors import InvocationRefusedError
 from roleteam.models import SessionOptions
 from tests.fake_openai import Scripted
-from tests.test_cli import cli  # noqa: F401 (fixture)
 
 BAD_REQUEST = Scripted(status=400, body={"error": {"message": "context too long"}})
 
@@ -49,7 +48,7 @@ async def test_retry_by_signal_reruns_a_failed_invocation(team, worker, plan_id,
 
 
 async def test_cli_names_retry_for_a_failed_invocation_and_retry_reruns_it(
-    cli,  # noqa: F811
+    cli,
     worker,
     plan_id,
     fake_openai,
@@ -71,7 +70,7 @@ async def test_cli_names_retry_for_a_failed_invocation_and_retry_reruns_it(
     assert no_id.code == 1 and "--retry needs --id" in no_id.err
 
 
-async def test_send_reports_an_invocation_refused_while_retired(team, worker, plan_id, cli):  # noqa: F811
+async def test_send_reports_an_invocation_refused_while_retired(team, worker, plan_id, cli):
     await team.invoke(plan_id, "validator", team.request("check"))
     await team.retire(plan_id, "validator", "done for now")
     with pytest.raises(InvocationRefusedError, match="is retired"):

@@ -9,10 +9,7 @@ import pytest
 from roleteam.constants import MAX_PROMPT_BYTES, session_workflow_id
 from roleteam.errors import InvalidInputError, InvocationRefusedError, RoleteamError, UnknownRoleError
 from roleteam.models import InvokeInput
-
-
-async def ask(team, plan_id, role, prompt, invocation_id=None, **fields):
-    return await team.invoke(plan_id, role, team.request(prompt, invocation_id, **fields))
+from tests.helpers import ask
 
 
 async def test_role_resumes_its_conversation_across_invocations(team, worker, plan_id):

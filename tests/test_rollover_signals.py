@@ -15,7 +15,8 @@ from roleteam.client import RoleTeam
 from roleteam.constants import session_workflow_id
 from roleteam.history import read_transcript
 from roleteam.models import SessionOptions
-from tests.test_contract_cli import temporal
+from tests.helpers import temporal
+from tests.test_contract_cli import start_args
 
 TURNS_PER_RUN = 3
 CLI_SIGNALS = 16
@@ -32,20 +33,12 @@ RETRYABLE = (
 
 async def cli_signal(client, task_queue, plan_id, role, request: dict, closing: list[str]) -> None:
     """signal-with-start, sent again with the same id while the server says the run is closing."""
-    start = {"plan_id": plan_id, "role": role, "options": {"turns_per_run": TURNS_PER_RUN}}
     for _ in range(40):
         result = await temporal(
             client,
             "workflow",
             "signal-with-start",
-            "--type",
-            "RoleSession",
-            "--task-queue",
-            task_queue,
-            "--workflow-id",
-            session_workflow_id(plan_id, role),
-            "--input",
-            json.dumps(start),
+            *start_args(task_queue, plan_id, role, {"turns_per_run": TURNS_PER_RUN}),
             "--signal-name",
             "invoke",
             "--signal-input",

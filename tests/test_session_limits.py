@@ -23,6 +23,7 @@ from roleteam.models import (
 )
 from roleteam.worker_runtime import build_worker
 from roleteam.workflows.carry import digest, fit_carry, payload_bytes
+from tests.helpers import artifact_when_ready
 
 
 async def test_a_session_started_under_an_alias_fails_at_once_naming_the_canonical_id(
@@ -52,12 +53,8 @@ async def test_queue_full_refusal_does_not_burn_the_invocation_id(client, team, 
         await team.send(plan_id, "developer", team.request(f"job {n}", f"q-{n}"))
     overflow = f"q-{c.MAX_PENDING_INVOCATIONS}"
     async with build_worker(client, task_queue):
-        refused = None
-        for _ in range(100):  # recorded by the first activation, before any turn runs
-            refused = await team.artifact(plan_id, "developer", overflow)
-            if refused:
-                break
-            await asyncio.sleep(0.1)
+        # recorded by the first activation, before any turn runs
+        refused = await artifact_when_ready(team, plan_id, "developer", overflow)
         last = await team.invoke(plan_id, "developer", team.request("job 199", "q-199"))
         assert last.turn == c.MAX_PENDING_INVOCATIONS
         retried = await team.invoke(plan_id, "developer", team.request("job 200", overflow))

@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, ask
+
 BUNDLED = ROOT / "skills"
 DEVELOPER_REQUIRED = ["test-first-development", "change-reporting"]
-
-
-@pytest.fixture
-def policy_copy(tmp_path, monkeypatch) -> Path:
-    """An editable copy of the default policy, used by the worker from the next invocation on."""
-    folder = tmp_path / "policies"
-    shutil.copytree(ROOT / "policies", folder)
-    monkeypatch.setenv("ROLETEAM_POLICY_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -33,10 +25,6 @@ def skill_root(tmp_path, monkeypatch) -> Path:
 
 def copy_skill(name: str, root: Path) -> None:
     shutil.copytree(BUNDLED / name, root / name)
-
-
-async def ask(team, plan_id, role, prompt, **fields):
-    return await team.invoke(plan_id, role, team.request(prompt, **fields))
 
 
 async def test_all_required_skills_loaded_is_verified_and_reaches_the_model(

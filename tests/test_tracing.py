@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,8 +29,7 @@ from roleteam.plan_client import PlanTeam
 from roleteam.worker_runtime import build_worker
 from roleteam.workflows import ALL_WORKFLOWS, RoleSession
 from tests.fake_openai import Scripted
-from tests.plan_helpers import eventually
-from tests.test_cli import ROLETEAM, run
+from tests.helpers import ROLETEAM, clean_env, eventually, run
 from tests.test_mcp import call
 from tests.test_replay import HISTORIES, workflow_id
 
@@ -206,8 +204,7 @@ def collector():
 
 
 def traced_env(client, task_queue: str, collector) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "ROLETEAM_", "OTEL_"))}
-    return env | {
+    return clean_env(("TEMPORAL_", "ROLETEAM_", "OTEL_")) | {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "ROLETEAM_TASK_QUEUE": task_queue,
         "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,

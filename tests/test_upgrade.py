@@ -21,7 +21,7 @@ from roleteam.errors import RoleteamError
 from roleteam.history import read_transcript
 from roleteam.models import SessionOptions
 from roleteam.worker_runtime import build_worker, deployment_config
-from tests.test_contract_cli import temporal
+from tests.helpers import temporal
 
 
 def test_versioning_is_off_unless_both_settings_are_given():

@@ -7,12 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from roleteam.models import InvokeInput
 from tests.fake_openai import Scripted
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 async def test_worker_killed_mid_invocation_is_replaced(client, team, task_queue, plan_id, fake_openai):

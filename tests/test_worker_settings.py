@@ -4,14 +4,13 @@ line, and a working one is logged (provider, model, base URL) without the key.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 
 import pytest
 
-from tests.test_cli import ROLETEAM, ROOT, run
+from tests.helpers import ROLETEAM, ROOT, clean_env, run
 
 WORKERS = pytest.mark.parametrize(
     "argv",
@@ -20,10 +19,7 @@ WORKERS = pytest.mark.parametrize(
 )
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    keep = ("TEMPORAL_", "ROLETEAM_", "OPENAI_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(keep)}
-    return env | extra
+NO_SETTINGS = ("TEMPORAL_", "ROLETEAM_", "OPENAI_")  # the worker sees only what a test sets
 
 
 @WORKERS
@@ -45,7 +41,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 )
 async def test_worker_with_unworkable_settings_exits_with_one_line(argv, settings, named, tmp_path):
     # No server is reachable either: the provider check comes first, so it is what is reported.
-    result = await run(argv, clean_env(TEMPORAL_ADDRESS="127.0.0.1:1", **settings), tmp_path)
+    result = await run(argv, clean_env(NO_SETTINGS, TEMPORAL_ADDRESS="127.0.0.1:1", **settings), tmp_path)
 
     assert result.code == 1
     assert "Traceback" not in result.err + result.out
@@ -55,6 +51,7 @@ async def test_worker_with_unworkable_settings_exits_with_one_line(argv, setting
 
 async def test_worker_logs_provider_model_and_base_url_but_never_the_key(client, task_queue, tmp_path):
     env = clean_env(
+        NO_SETTINGS,
         TEMPORAL_ADDRESS=client.service_client.config.target_host,
         ROLETEAM_TASK_QUEUE=task_queue,
         ROLETEAM_PROVIDER="openai",

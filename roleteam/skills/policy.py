@@ -7,7 +7,6 @@ Lead has waived. Errors name the file, the key and the fix.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Annotated
@@ -18,21 +17,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from roleteam.constants import MAX_REASON_CHARS, PLAN_ID_PATTERN
-from roleteam.errors import PolicyError, UnknownRoleError
+from roleteam.errors import UnknownRoleError
 from roleteam.policy_cache import load_cached
 from roleteam.registry import (
     RoleRegistry,
-    format_validation_error,
     load_role_registry,
+    parse_policy,
     policy_dir,
-    read_policy_yaml,
 )
 from roleteam.skills.linear_regex import compile_linear, re2_problem
 from roleteam.skills.loader import SKILL_NAME_PATTERN, is_valid_skill_name
@@ -353,14 +350,13 @@ def load_skill_policy(path: Path | None = None, registry: RoleRegistry | None = 
 
 
 def _parse_skill_policy(path: Path, registry: RoleRegistry) -> SkillPolicy:
-    raw, data = read_policy_yaml(path, "skill policy", "'version', 'skills', 'roles' and 'waivers'")
-    try:
-        return SkillPolicy.model_validate(
-            {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()},
-            context={"role_registry": registry},
-        )
-    except ValidationError as err:
-        raise PolicyError(f"{path}: {format_validation_error(err)}") from err
+    return parse_policy(
+        SkillPolicy,
+        path,
+        "skill policy",
+        "'version', 'skills', 'roles' and 'waivers'",
+        context={"role_registry": registry},
+    )
 
 
 def policy_summary_rows(policy: SkillPolicy, registry: RoleRegistry | None = None) -> list[dict]:
