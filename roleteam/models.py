@@ -329,6 +329,43 @@ class ModelReply(BaseModel):
     usage: TokenUsage = TokenUsage()
 
 
+class TurnInput(BaseModel):
+    """Activity `run_turn`: resolve the role's brief and call the model in one round trip.
+
+    The system prompt and skill text never travel: the activity reads them from the policy.
+    """
+
+    brief: RoleBriefInput
+    mode: ExecutionMode = "persistent"
+    turn: int
+    summary: str = ""
+    recent_turns: list[Turn] = []
+
+
+class TurnResult(BaseModel):
+    """What `run_turn` did: the evidence of what it loaded, and the reply (never the prompt text).
+
+    `refused` is set (and `reply` is null) when the policy does not allow the mode: the model
+    was not called.
+    """
+
+    role: str
+    title: str
+    allowed_modes: list[ExecutionMode]
+    model: str | None = None
+    policy_version: str
+    policy_sha256: str
+    skill_policy_version: str | None = None
+    skill_policy_sha256: str | None = None
+    skills: SkillEvidence | None = None
+    refused: str | None = None
+    reply: ModelReply | None = None
+
+    @property
+    def compliance(self) -> str | None:
+        return self.skills.compliance if self.skills else None
+
+
 class SummarizeInput(BaseModel):
     role: str
     previous_summary: str

@@ -91,3 +91,31 @@ def test_histories_cover_rollover_refusal_and_failure():
     ), "a run that started from a continue-as-new"
     assert any("EVENT_TYPE_ACTIVITY_TASK_FAILED" in t for t in events.values()), "a failed model call"
     assert any("retired" in p.stem for p in HISTORIES), "an invocation refused while retired"
+
+
+def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts():
+    history = json.loads((HISTORY_DIR / "role_session_one_trip_20261125.json").read_text())
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in history["events"]
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+    for patch in ("one-turn-activity", "queue-before-trailing-work", "bounded-held-artifacts"):
+        assert patch in patches
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in history["events"]
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert "run_turn" in scheduled and "summarize_turns" in scheduled
+    assert "load_role_brief" not in scheduled and "call_model" not in scheduled
+    kinds = {e["eventType"] for e in history["events"]}
+    for kind in (
+        "EVENT_TYPE_ACTIVITY_TASK_FAILED",  # a model call that failed after its retries
+        "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED",  # the queued burst
+        "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",  # the batched plan reports
+        "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+    ):
+        assert kind in kinds, kind
+    assert (HISTORY_DIR / "role_session_one_trip_continued_20261125.json").exists()
