@@ -9,16 +9,22 @@ two activities stay registered so histories that scheduled them still replay.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from roleteam.activities.brief import load_role_brief
 from roleteam.activities.model import call_model
 from roleteam.activities.settings import ProviderSettings
-from roleteam.constants import ACTIVITY_RUN_TURN, MAX_ACTIVITY_INPUT_BYTES, MODEL_INPUT_TOO_LARGE_ERROR
-from roleteam.models import ModelCallInput, RoleBrief, TurnInput, TurnResult
+from roleteam.constants import (
+    ACTIVITY_RUN_TURN,
+    CONTEXT_NOT_CACHED_ERROR,
+    MAX_ACTIVITY_INPUT_BYTES,
+    MODEL_INPUT_TOO_LARGE_ERROR,
+)
+from roleteam.models import ModelCallInput, RoleBrief, Turn, TurnInput, TurnRef, TurnResult, turn_digest
 
 
 class TurnActivities:
@@ -29,11 +35,29 @@ class TurnActivities:
     endpoint (`providers/openai_compat.openai_client`), reused by every call.
     """
 
-    def __init__(self, settings: Callable[[], ProviderSettings] = ProviderSettings.from_env) -> None:
+    def __init__(
+        self,
+        settings: Callable[[], ProviderSettings] = ProviderSettings.from_env,
+        turns: RecentTurns | None = None,
+    ) -> None:
         self._settings = settings
+        self._turns = turns or RecentTurns()
 
     @activity.defn(name=ACTIVITY_RUN_TURN)
     async def run_turn(self, request: TurnInput) -> TurnResult:
+        session = activity.info().workflow_id or ""
+        if request.recent_refs:
+            resolved = self._turns.resolve(session, request.recent_refs)
+            if resolved is None:
+                raise ApplicationError(
+                    "the recent turns are not held by this worker; the session sends them verbatim",
+                    type=CONTEXT_NOT_CACHED_ERROR,
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
+                )
+            request = request.model_copy(update={"recent_turns": resolved, "recent_refs": []})
+        else:
+            self._turns.hold(session, request.recent_turns)
         # File reads, YAML and regex matching run off the event loop that serves every role.
         brief, call = await asyncio.to_thread(_prepare, request)
         result = TurnResult(
@@ -65,7 +89,56 @@ class TurnActivities:
                 non_retryable=err.non_retryable,
                 next_retry_delay=err.next_retry_delay,
             ) from None
+        if request.turn > 0:  # the session keeps this turn verbatim; the next call names it
+            reply = result.reply.reply
+            turn = Turn(turn=request.turn, invocation_id=call.invocation_id, prompt=call.prompt, reply=reply)
+            self._turns.hold(session, [*request.recent_turns, turn])
         return result
+
+
+class RecentTurns:
+    """The recent turns of the sessions this worker served, so a session can name them by
+    reference instead of sending them in every `run_turn` input (history per turn shrinks by the
+    whole context). A worker that does not hold one answers ContextNotCached and the session
+    sends the turns verbatim: after a restart, or when another worker ran the session's last turn.
+
+    Least recently used sessions go first past `max_sessions` or `max_bytes` (prompts and replies).
+    """
+
+    def __init__(self, max_sessions: int = 2000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._sessions: OrderedDict[str, tuple[list[Turn], int]] = OrderedDict()
+        self._bytes = 0
+        self._max_sessions, self._max_bytes = max_sessions, max_bytes
+
+    def hold(self, session: str, turns: list[Turn]) -> None:
+        self.drop(session)
+        if not turns:
+            return
+        size = sum(len(t.prompt) + len(t.reply) for t in turns)
+        self._sessions[session] = (list(turns), size)
+        self._bytes += size
+        while self._sessions and (len(self._sessions) > self._max_sessions or self._bytes > self._max_bytes):
+            self.drop(next(iter(self._sessions)))
+
+    def drop(self, session: str) -> None:
+        held = self._sessions.pop(session, None)
+        if held is not None:
+            self._bytes -= held[1]
+
+    def resolve(self, session: str, refs: list[TurnRef]) -> list[Turn] | None:
+        """The turns `refs` name, in order, when every one is held with the same content."""
+        held = self._sessions.get(session)
+        if held is None:
+            return None
+        self._sessions.move_to_end(session)
+        by_turn = {t.turn: t for t in held[0]}
+        found = []
+        for ref in refs:
+            turn = by_turn.get(ref.turn)
+            if turn is None or turn.invocation_id != ref.invocation_id or turn_digest(turn) != ref.digest:
+                return None
+            found.append(turn)
+        return found
 
 
 def _prepare(request: TurnInput) -> tuple[RoleBrief, ModelCallInput | None]:

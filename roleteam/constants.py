@@ -89,6 +89,7 @@ PROVIDER_CONFIG_ERROR = "ProviderConfigError"
 MODEL_UNAVAILABLE_ERROR = "ModelUnavailable"
 MODEL_BAD_RESPONSE_ERROR = "ModelBadResponse"
 MODEL_INPUT_TOO_LARGE_ERROR = "ModelInputTooLarge"  # run_turn: prompt + skills + context too big
+CONTEXT_NOT_CACHED_ERROR = "ContextNotCached"  # run_turn: a referenced recent turn is not on this worker
 MODEL_HTTP_ERROR_PREFIX = "ModelHTTP"  # + the status, e.g. ModelHTTP429
 INVALID_DELEGATED_INPUT_ERROR = "InvalidDelegatedInput"
 INVALID_SCHEDULED_INPUT_ERROR = "InvalidScheduledInput"

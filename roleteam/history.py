@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_RUN_TURN, POLICY_ERROR
+from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_RUN_TURN, CONTEXT_NOT_CACHED_ERROR, POLICY_ERROR
 from roleteam.errors import SessionNotFoundError, no_session_message
 from roleteam.models import ModelCallInput, ModelReply, TurnInput, TurnResult
 
@@ -119,8 +119,9 @@ async def _read_run(
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 attrs = event.activity_task_failed_event_attributes
                 failure = attrs.failure
-                if failure.application_failure_info.type == POLICY_ERROR:
-                    scheduled.pop(attrs.scheduled_event_id, None)  # a refusal: no turn was taken
+                if failure.application_failure_info.type in (POLICY_ERROR, CONTEXT_NOT_CACHED_ERROR):
+                    # A refusal (no turn taken), or a turn sent again with its context verbatim.
+                    scheduled.pop(attrs.scheduled_event_id, None)
                     continue
                 _fail(scheduled, attrs.scheduled_event_id, failure.message)
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:

@@ -6,6 +6,7 @@ Models only ever gain optional fields: running workflows and automation depend o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
@@ -329,6 +330,20 @@ class ModelReply(BaseModel):
     usage: TokenUsage = TokenUsage()
 
 
+class TurnRef(BaseModel):
+    """A recent turn named by its number, id and content digest (`turn_digest`), not its text."""
+
+    turn: int
+    invocation_id: str
+    digest: str
+
+
+def turn_digest(turn: Turn) -> str:
+    """The digest a `TurnRef` names a turn's prompt and reply by (blake2b, 16 bytes, hex)."""
+    data = f"{turn.turn}\n{turn.invocation_id}\n{len(turn.prompt)}\n{turn.prompt}{turn.reply}"
+    return hashlib.blake2b(data.encode(), digest_size=16).hexdigest()
+
+
 class TurnInput(BaseModel):
     """Activity `run_turn`: resolve the role's brief and call the model in one round trip.
 
@@ -340,6 +355,10 @@ class TurnInput(BaseModel):
     turn: int
     summary: str = ""
     recent_turns: list[Turn] = []
+    # Sessions since PATCH_TURNS_BY_REFERENCE send the recent turns the worker has already seen
+    # by reference; the activity fails with ContextNotCached when it does not hold them all, and
+    # the session sends them verbatim instead.
+    recent_refs: list[TurnRef] = []
 
 
 class TurnResult(BaseModel):

@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from roleteam.constants import ACTIVITY_RUN_TURN
 from roleteam.errors import RoleteamError
 from roleteam.history import read_transcript
-from roleteam.models import SessionOptions
+from roleteam.models import SessionOptions, TurnInput
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVELOPER_REQUIRED = ["test-first-development", "change-reporting"]
@@ -127,3 +127,46 @@ def team_with_small_context(client, task_queue):
     from roleteam.client import RoleTeam
 
     return RoleTeam(client, task_queue=task_queue, options=SessionOptions(context_token_budget=200))
+
+
+async def test_recent_turns_travel_by_reference_and_verbatim_after_a_worker_restart(
+    client, task_queue, plan_id
+):
+    from roleteam.client import RoleTeam
+    from roleteam.worker_runtime import build_worker
+
+    team_ = RoleTeam(client, task_queue=task_queue)
+    async with build_worker(client, task_queue):
+        for n in range(3):
+            reply = await team_.invoke(
+                plan_id, "developer", team_.request(f"step {n} " + "w" * 2000, f"inv-{n}")
+            )
+        assert "context: 2 earlier turns verbatim" in reply.reply
+    async with build_worker(client, task_queue):  # a new worker holds no turns
+        after = await team_.invoke(plan_id, "developer", team_.request("step 3", "inv-3"))
+        again = await team_.invoke(plan_id, "developer", team_.request("step 4", "inv-4"))
+    # The model still got every recent turn, whichever way they travelled.
+    assert "context: 3 earlier turns verbatim" in after.reply
+    assert "context: 4 earlier turns verbatim" in again.reply
+
+    history = await team_.handle(plan_id, "developer").fetch_history()
+    inputs, failures = [], []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == ACTIVITY_RUN_TURN:
+                [step] = await client.data_converter.decode(attrs.input.payloads, [TurnInput])
+                inputs.append((step.brief.invocation_id, len(step.recent_turns), len(step.recent_refs)))
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            failures.append(event.activity_task_failed_event_attributes.failure.application_failure_info.type)
+    assert inputs == [
+        ("inv-0", 0, 0),
+        ("inv-1", 0, 1),  # the worker that ran turn 1 holds it: named, not sent
+        ("inv-2", 0, 2),
+        ("inv-3", 0, 3),  # the new worker does not hold them: ContextNotCached ...
+        ("inv-3", 3, 0),  # ... and the session sends them verbatim
+        ("inv-4", 0, 4),
+    ]
+    assert failures == ["ContextNotCached"]
+    transcript = await read_transcript(client, team_.handle(plan_id, "developer").id)
+    assert [t.invocation_id for t in transcript.turns] == [f"inv-{n}" for n in range(5)]

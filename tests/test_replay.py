@@ -119,3 +119,27 @@ def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts
     ):
         assert kind in kinds, kind
     assert (HISTORY_DIR / "role_session_one_trip_continued_20261125.json").exists()
+
+
+def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback():
+    history = json.loads((HISTORY_DIR / "role_session_turn_refs_20261125.json").read_text())
+    events = history["events"]
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in events
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+    assert "recent-turns-by-reference" in patches
+    failed = [
+        e["activityTaskFailedEventAttributes"]["failure"]
+        for e in events
+        if "activityTaskFailedEventAttributes" in e
+    ]
+    assert [f["applicationFailureInfo"]["type"] for f in failed] == ["ContextNotCached"]
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert scheduled.count("run_turn") == 8 and "summarize_turns" in scheduled  # 7 turns + 1 re-send

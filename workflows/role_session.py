@@ -39,7 +39,9 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
         TurnInput,
+        TurnRef,
         TurnResult,
+        turn_digest,
     )
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.report_models import (
@@ -83,6 +85,9 @@ TRAILING_BATCH = 16
 # A session holds only its newest artifacts in memory (MAX_HELD_ARTIFACTS / _BYTES); older runs
 # held every artifact of the run.
 PATCH_BOUNDED_ARTIFACTS = "bounded-held-artifacts"
+# `run_turn` gets the recent turns by reference (number, id, digest) when the worker already holds
+# them, and verbatim only when it answers ContextNotCached; older runs always sent them verbatim.
+PATCH_TURNS_BY_REFERENCE = "recent-turns-by-reference"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -126,6 +131,7 @@ class RoleSession:
         self._bundles = False
         self._one_trip = False
         self._queue_first = False
+        self._by_reference = False
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -140,6 +146,7 @@ class RoleSession:
         self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
         self._one_trip = workflow.patched(PATCH_ONE_TURN_ACTIVITY)
         self._queue_first = workflow.patched(PATCH_QUEUE_FIRST)
+        self._by_reference = workflow.patched(PATCH_TURNS_BY_REFERENCE)
         if workflow.patched(PATCH_BOUNDED_ARTIFACTS):
             self._artifacts.bound(c.MAX_HELD_ARTIFACTS, c.MAX_HELD_ARTIFACT_BYTES)
         if self._reports_to_plan and fresh:
@@ -476,23 +483,23 @@ class RoleSession:
             self._take_turn()
             self._record(self._artifact(request, started, "failed", turn=turn, context=used, error=error))
             return
-        options = self._input.options
         self._set_phase("calling the model")
         try:
-            result = await workflow.execute_activity(
-                c.ACTIVITY_RUN_TURN,
-                call,
-                result_type=TurnResult,
-                start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
-                heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    maximum_interval=timedelta(seconds=60),
-                    maximum_attempts=options.model_max_attempts,
-                    non_retryable_error_types=[c.POLICY_ERROR, c.MODEL_INPUT_TOO_LARGE_ERROR],
-                ),
-                summary=self._summary(request.invocation_id, f"turn {turn}", self._input.role),
-            )
+            if self._by_reference and call.recent_turns:
+                refs = [
+                    TurnRef(turn=t.turn, invocation_id=t.invocation_id, digest=turn_digest(t))
+                    for t in call.recent_turns
+                ]
+                try:
+                    result = await self._execute_turn(
+                        call.model_copy(update={"recent_turns": [], "recent_refs": refs}), request, turn
+                    )
+                except ActivityError as err:
+                    if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
+                        raise
+                    result = await self._execute_turn(call, request, turn)  # verbatim this time
+            else:
+                result = await self._execute_turn(call, request, turn)
         except ActivityError as err:
             if _error_type(err) == c.POLICY_ERROR:  # nothing ran: a refusal, no turn taken
                 reason = f"role policy could not be loaded: {root_cause(err)}"
@@ -533,6 +540,23 @@ class RoleSession:
             )
         )
         await self._compact()
+
+    async def _execute_turn(self, call: TurnInput, request: InvokeInput, turn: int) -> TurnResult:
+        options = self._input.options
+        return await workflow.execute_activity(
+            c.ACTIVITY_RUN_TURN,
+            call,
+            result_type=TurnResult,
+            start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
+            heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=1),
+                maximum_interval=timedelta(seconds=60),
+                maximum_attempts=options.model_max_attempts,
+                non_retryable_error_types=[c.POLICY_ERROR, c.MODEL_INPUT_TOO_LARGE_ERROR],
+            ),
+            summary=self._summary(request.invocation_id, f"turn {turn}", self._input.role),
+        )
 
     def _take_turn(self) -> None:
         self._state.turns += 1
