@@ -24,7 +24,17 @@ from roleteam.constants import (
     MAX_ACTIVITY_INPUT_BYTES,
     MODEL_INPUT_TOO_LARGE_ERROR,
 )
-from roleteam.models import ModelCallInput, RoleBrief, Turn, TurnInput, TurnRef, TurnResult, turn_digest
+from roleteam.models import (
+    ModelCallInput,
+    RoleBrief,
+    Turn,
+    TurnInput,
+    TurnRef,
+    TurnResult,
+    TurnSpan,
+    span_digest,
+    turn_digest,
+)
 
 
 class TurnActivities:
@@ -46,8 +56,12 @@ class TurnActivities:
     @activity.defn(name=ACTIVITY_RUN_TURN)
     async def run_turn(self, request: TurnInput) -> TurnResult:
         session = activity.info().workflow_id or ""
-        if request.recent_refs:
-            resolved = self._turns.resolve(session, request.recent_refs)
+        if request.recent_refs or request.recent_span is not None:
+            resolved = (
+                self._turns.resolve_span(session, request.recent_span)
+                if request.recent_span is not None
+                else self._turns.resolve(session, request.recent_refs)
+            )
             if resolved is None:
                 raise ApplicationError(
                     "the recent turns are not held by this worker; the session sends them verbatim",
@@ -55,7 +69,9 @@ class TurnActivities:
                     non_retryable=True,
                     category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
                 )
-            request = request.model_copy(update={"recent_turns": resolved, "recent_refs": []})
+            request = request.model_copy(
+                update={"recent_turns": resolved, "recent_refs": [], "recent_span": None}
+            )
         else:
             self._turns.hold(session, request.recent_turns)
         # File reads, YAML and regex matching run off the event loop that serves every role.
@@ -124,6 +140,18 @@ class RecentTurns:
         held = self._sessions.pop(session, None)
         if held is not None:
             self._bytes -= held[1]
+
+    def resolve_span(self, session: str, span: TurnSpan) -> list[Turn] | None:
+        """The turns `span` names, in order, when every one is held with the same content."""
+        held = self._sessions.get(session)
+        if held is None or not 0 < span.count <= len(held[0]):
+            return None
+        self._sessions.move_to_end(session)
+        # Not always consecutive numbers: a failed turn takes a number but stays out of context.
+        found = [t for t in held[0] if t.turn >= span.first_turn][: span.count]
+        if len(found) != span.count or span_digest(found) != span.digest:
+            return None
+        return found
 
     def resolve(self, session: str, refs: list[TurnRef]) -> list[Turn] | None:
         """The turns `refs` name, in order, when every one is held with the same content."""

@@ -344,6 +344,21 @@ def turn_digest(turn: Turn) -> str:
     return hashlib.blake2b(data.encode(), digest_size=16).hexdigest()
 
 
+class TurnSpan(BaseModel):
+    """Consecutive recent turns named by the first one's number, their count and one digest
+    (`span_digest`): about 100 bytes whatever the context holds."""
+
+    first_turn: int
+    count: int
+    digest: str
+
+
+def span_digest(turns: list[Turn]) -> str:
+    """One digest over the `turn_digest` of each turn, in order."""
+    joined = "".join(turn_digest(t) for t in turns)
+    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
+
+
 class TurnInput(BaseModel):
     """Activity `run_turn`: resolve the role's brief and call the model in one round trip.
 
@@ -359,6 +374,7 @@ class TurnInput(BaseModel):
     # by reference; the activity fails with ContextNotCached when it does not hold them all, and
     # the session sends them verbatim instead.
     recent_refs: list[TurnRef] = []
+    recent_span: TurnSpan | None = None  # the same by one digest (what sessions send now)
 
 
 class TurnResult(BaseModel):

@@ -2,7 +2,7 @@
 `python tests/make_replay_history_turn_refs.py`.
 
 One `developer` session (echo provider) behind the patch `recent-turns-by-reference`: turns whose
-`run_turn` input names the recent turns by reference, then a new worker that does not hold them
+`run_turn` input names the recent turns by reference (`recent_span`: first turn, count, digest), then a new worker that does not hold them
 (ContextNotCached, then the same turn with its context verbatim), a summary fold, and more turns
 by reference. Writes a NEW file; never re-records an existing one.
 """
@@ -28,7 +28,9 @@ from roleteam.models import SessionOptions  # noqa: E402
 from roleteam.worker_runtime import build_worker  # noqa: E402
 
 STAMP = datetime.date.today().strftime("%Y%m%d")
-OUT = Path(__file__).parent / "histories" / f"role_session_turn_refs_{STAMP}.json"
+# role_session_turn_refs_20261125.json was recorded while each turn was named (`recent_refs`);
+# this writes the shape sessions use now (`recent_span`).
+OUT = Path(__file__).parent / "histories" / f"role_session_turn_span_{STAMP}.json"
 
 
 async def record() -> None:

@@ -156,7 +156,8 @@ async def test_recent_turns_travel_by_reference_and_verbatim_after_a_worker_rest
             attrs = event.activity_task_scheduled_event_attributes
             if attrs.activity_type.name == ACTIVITY_RUN_TURN:
                 [step] = await client.data_converter.decode(attrs.input.payloads, [TurnInput])
-                inputs.append((step.brief.invocation_id, len(step.recent_turns), len(step.recent_refs)))
+                span = step.recent_span.count if step.recent_span else 0
+                inputs.append((step.brief.invocation_id, len(step.recent_turns), span))
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             failures.append(event.activity_task_failed_event_attributes.failure.application_failure_info.type)
     assert inputs == [

@@ -4,7 +4,7 @@ to the very turn it names, and what is held stays bounded."""
 from __future__ import annotations
 
 from roleteam.activities.turn import RecentTurns
-from roleteam.models import Turn, TurnRef, turn_digest
+from roleteam.models import Turn, TurnRef, TurnSpan, span_digest, turn_digest
 
 
 def turn(n: int, reply: str = "ok") -> Turn:
@@ -44,3 +44,13 @@ def test_least_recently_used_sessions_go_first_past_the_bounds():
     small.hold("b", [turn(1, reply="x" * 30)])
     assert small.resolve("a", [ref(turn(1, reply="x" * 30))]) is None
     assert small.resolve("b", [ref(turn(1, reply="x" * 30))]) is not None
+
+
+def test_a_span_names_the_held_turns_from_its_first_by_one_digest_gaps_and_all():
+    held = RecentTurns()
+    kept = [turn(1), turn(2), turn(4), turn(5)]  # turn 3 failed: it never entered the context
+    held.hold("s", kept)
+    assert held.resolve_span("s", TurnSpan(first_turn=2, count=3, digest=span_digest(kept[1:]))) == kept[1:]
+    assert held.resolve_span("s", TurnSpan(first_turn=2, count=3, digest=span_digest(kept[:3]))) is None
+    assert held.resolve_span("s", TurnSpan(first_turn=2, count=4, digest=span_digest(kept[1:]))) is None
+    assert held.resolve_span("other", TurnSpan(first_turn=1, count=1, digest=span_digest(kept[:1]))) is None

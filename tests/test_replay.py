@@ -121,8 +121,9 @@ def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts
     assert (HISTORY_DIR / "role_session_one_trip_continued_20261125.json").exists()
 
 
-def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback():
-    history = json.loads((HISTORY_DIR / "role_session_turn_refs_20261125.json").read_text())
+@pytest.mark.parametrize("name", ["role_session_turn_refs_20261125", "role_session_turn_span_20261125"])
+def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback(name):
+    history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
     events = history["events"]
     patches = [
         json.loads(base64.b64decode(p["data"]))["id"]

@@ -39,9 +39,9 @@ with workflow.unsafe.imports_passed_through():
         TokenUsage,
         Turn,
         TurnInput,
-        TurnRef,
         TurnResult,
-        turn_digest,
+        TurnSpan,
+        span_digest,
     )
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.report_models import (
@@ -85,8 +85,9 @@ TRAILING_BATCH = 16
 # A session holds only its newest artifacts in memory (MAX_HELD_ARTIFACTS / _BYTES); older runs
 # held every artifact of the run.
 PATCH_BOUNDED_ARTIFACTS = "bounded-held-artifacts"
-# `run_turn` gets the recent turns by reference (number, id, digest) when the worker already holds
-# them, and verbatim only when it answers ContextNotCached; older runs always sent them verbatim.
+# `run_turn` gets the recent turns by reference (first turn, count, one digest) when the worker
+# already holds them, and verbatim only when it answers ContextNotCached; older runs always sent
+# them verbatim. (Runs recorded while it was being built named each turn: `recent_refs`.)
 PATCH_TURNS_BY_REFERENCE = "recent-turns-by-reference"
 
 
@@ -486,13 +487,11 @@ class RoleSession:
         self._set_phase("calling the model")
         try:
             if self._by_reference and call.recent_turns:
-                refs = [
-                    TurnRef(turn=t.turn, invocation_id=t.invocation_id, digest=turn_digest(t))
-                    for t in call.recent_turns
-                ]
+                recent = call.recent_turns
+                span = TurnSpan(first_turn=recent[0].turn, count=len(recent), digest=span_digest(recent))
                 try:
                     result = await self._execute_turn(
-                        call.model_copy(update={"recent_turns": [], "recent_refs": refs}), request, turn
+                        call.model_copy(update={"recent_turns": [], "recent_span": span}), request, turn
                     )
                 except ActivityError as err:
                     if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
