@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from roleteam import tracing
 from roleteam.activities import ALL_ACTIVITIES, TurnActivities
@@ -103,6 +104,29 @@ def max_cached_workflows(environ=os.environ) -> int:
     return value
 
 
+SANDBOX_ENV = "ROLETEAM_WORKFLOW_SANDBOX"
+SANDBOX_MODES = ("shared", "strict")
+
+
+def workflow_runner(environ=os.environ) -> SandboxedWorkflowRunner:
+    """The workflow sandbox: `shared` (default) or `strict`, from `ROLETEAM_WORKFLOW_SANDBOX`.
+
+    `strict` is the SDK's default: every workflow run re-imports roleteam's workflow package (all
+    four workflow modules and the `roleteam` package around them) inside its sandbox, which costs
+    CPU at every start and cache miss and memory for every cached run. `shared` passes the
+    `roleteam` modules through from the worker (one copy for all runs); the sandbox still guards
+    every other import and builtin. roleteam's workflow modules hold no module-level state, and
+    the replay tests check determinism; use `strict` when changing workflow code.
+    """
+    mode = environ.get(SANDBOX_ENV, "").strip().lower() or "shared"
+    if mode not in SANDBOX_MODES:
+        raise RoleteamError(f"{SANDBOX_ENV}={mode[:40]!r} is not a sandbox mode; use shared or strict")
+    restrictions = SandboxRestrictions.default
+    if mode == "shared":
+        restrictions = restrictions.with_passthrough_modules("roleteam")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> RoleteamWorker:
     """A worker serving roleteam's workflows and activities on `task_queue` (default: configured).
 
@@ -111,6 +135,8 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
     """
     delivery = DeliveryActivities(client)
     kwargs.setdefault("activity_executor", ThreadPoolExecutor(ACTIVITY_THREADS, "roleteam-activity"))
+    if "workflow_runner" not in kwargs:
+        kwargs["workflow_runner"] = workflow_runner()
     if "max_cached_workflows" not in kwargs:
         kwargs["max_cached_workflows"] = max_cached_workflows()
     if "deployment_config" not in kwargs:

@@ -1,10 +1,11 @@
 """Record the recent-turns-by-reference RoleSession shape for the replay test:
 `python tests/make_replay_history_turn_refs.py`.
 
-One `developer` session (echo provider) behind the patch `recent-turns-by-reference`: turns whose
-`run_turn` input names the recent turns by reference (`recent_span`: first turn, count, digest), then a new worker that does not hold them
-(ContextNotCached, then the same turn with its context verbatim), a summary fold, and more turns
-by reference. Writes a NEW file; never re-records an existing one.
+One `developer` session (echo provider) behind the patch `recent-turns-by-reference`: turns
+whose `run_turn` input names the recent turns by reference (`recent_span`: first turn, count,
+digest), then a new worker that does not hold them (ContextNotCached, then the same turn with its
+context verbatim), a summary fold, and more turns by reference. Writes a NEW file; never
+re-records an existing one.
 """
 
 from __future__ import annotations

@@ -108,6 +108,12 @@ async def test_an_old_invocation_id_still_answers_after_many_newer_ones(client, 
     for n in range(1, 6):
         await team_.invoke(plan_id, "developer", team_.request(f"newer {n} " + big, f"new-{n}"))
 
+    # Artifacts are held until their bundle file is written (after the queue empties); then
+    # only the newest within the bound stay.
+    for _ in range(100):
+        if await team_.artifact(plan_id, "developer", "old-0") is None:
+            break
+        await asyncio.sleep(0.1)
     with pytest.raises(RoleteamError) as failed:
         await team_.invoke(plan_id, "developer", team_.request("first " + big, "old-0"))
     message = str(failed.value)

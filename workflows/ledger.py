@@ -76,6 +76,10 @@ class ArtifactLedger:
         if held is not None:
             self._bytes -= held[1]
 
+    def trim(self, pinned: Collection[str] = ()) -> None:
+        """Let the oldest go past the bounds (after pinned ones are released)."""
+        self._trim(pinned)
+
     def dropped(self, invocation_id: str) -> bool:
         return digest(invocation_id) in self._dropped
 

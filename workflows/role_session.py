@@ -855,6 +855,7 @@ class RoleSession:
                 workflow.logger.warning(
                     "artifact %s not written: %s", artifact.invocation_id, root_cause(err)
                 )
+        self._artifacts.trim()  # the artifacts held only until written can go now
 
     async def _flush_reports(self) -> None:
         """Deliver queued reports to the plan: by signal, or start the plan with the report."""
