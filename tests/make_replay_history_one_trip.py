@@ -7,7 +7,10 @@ queued burst runs before the plan reports and bundle files, which follow in a ba
 `bounded-held-artifacts`: a completed turn, a mode the policy does not allow (refused inside
 `run_turn`), a model call that fails after its retries (the evidence in the failure's details),
 a burst of queued signals with a waiting update, summaries (small context budget) and a
-roll-over (`turns_per_run`). Writes NEW files; never re-records an existing one.
+roll-over (`turns_per_run`). Writes NEW files; never re-records an existing one:
+`python tests/make_replay_history_one_trip.py NAME` writes `role_session_NAME_<date>.json` (and
+`NAME_continued`); `one_trip` was recorded before the patch `plan-news-before-queue`,
+`one_trip_news_first` with it (the session's `joined` report goes before its first invocation).
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ def out(name: str) -> Path:
     return path
 
 
-async def record() -> None:
-    first_path, second_path = out("one_trip"), out("one_trip_continued")
+async def record(name: str) -> None:
+    first_path, second_path = out(name), out(f"{name}_continued")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter, ui=False
     )
@@ -85,5 +88,5 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "one_trip"))
     hard_exit(0)

@@ -93,8 +93,11 @@ def test_histories_cover_rollover_refusal_and_failure():
     assert any("retired" in p.stem for p in HISTORIES), "an invocation refused while retired"
 
 
-def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts():
-    history = json.loads((HISTORY_DIR / "role_session_one_trip_20261125.json").read_text())
+@pytest.mark.parametrize(
+    "name", ["role_session_one_trip_20261125", "role_session_one_trip_news_first_20261125"]
+)
+def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts(name):
+    history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
     patches = [
         json.loads(base64.b64decode(p["data"]))["id"]
         for e in history["events"]
@@ -118,7 +121,8 @@ def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts
         "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
     ):
         assert kind in kinds, kind
-    assert (HISTORY_DIR / "role_session_one_trip_continued_20261125.json").exists()
+    assert (HISTORY_DIR / f"{name.removesuffix('_20261125')}_continued_20261125.json").exists()
+    assert ("plan-news-before-queue" in patches) == ("news_first" in name)
 
 
 @pytest.mark.parametrize("name", ["role_session_turn_refs_20261125", "role_session_turn_span_20261125"])

@@ -82,6 +82,10 @@ PATCH_ONE_TURN_ACTIVITY = "one-turn-activity"
 # TRAILING_BATCH artifacts, or before a roll-over. Older runs did it after each invocation.
 PATCH_QUEUE_FIRST = "queue-before-trailing-work"
 TRAILING_BATCH = 16
+# With the queue first, a report that is not an artifact (the session joining the plan, which
+# starts the plan; a retire/reopen) still goes before the next invocation. Runs recorded with
+# the queue first but before this deferred those too.
+PATCH_PLAN_NEWS_FIRST = "plan-news-before-queue"
 # A session holds only its newest artifacts in memory (MAX_HELD_ARTIFACTS / _BYTES); older runs
 # held every artifact of the run.
 PATCH_BOUNDED_ARTIFACTS = "bounded-held-artifacts"
@@ -132,6 +136,7 @@ class RoleSession:
         self._bundles = False
         self._one_trip = False
         self._queue_first = False
+        self._news_first = False
         self._by_reference = False
 
     # --- main loop -------------------------------------------------------------------------
@@ -147,6 +152,7 @@ class RoleSession:
         self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
         self._one_trip = workflow.patched(PATCH_ONE_TURN_ACTIVITY)
         self._queue_first = workflow.patched(PATCH_QUEUE_FIRST)
+        self._news_first = self._queue_first and workflow.patched(PATCH_PLAN_NEWS_FIRST)
         self._by_reference = workflow.patched(PATCH_TURNS_BY_REFERENCE)
         if workflow.patched(PATCH_BOUNDED_ARTIFACTS):
             self._artifacts.bound(c.MAX_HELD_ARTIFACTS, c.MAX_HELD_ARTIFACT_BYTES)
@@ -196,11 +202,10 @@ class RoleSession:
 
     def _trailing_due(self) -> bool:
         """Whether bundle files and plan reports go before the next queued invocation."""
-        return (
-            len(self._state.plan_outbox) >= TRAILING_BATCH
-            or len(self._unwritten) >= TRAILING_BATCH
-            or self._rollover_due()
-        )
+        outbox = self._state.plan_outbox
+        if self._news_first and any(event.kind != "artifact" for event in outbox):
+            return True
+        return len(outbox) >= TRAILING_BATCH or len(self._unwritten) >= TRAILING_BATCH or self._rollover_due()
 
     async def _recover(self) -> None:
         """Take up the latest closed run's state (after a terminate, say), keeping what arrived
