@@ -19,7 +19,10 @@ from temporalio.service import RPCError
 from roleteam.constants import (
     ACTIVITY_CALL_MODEL,
     ACTIVITY_RECOVER_ROLE_STATE,
+    ACTIVITY_RUN_TURN,
+    CONTEXT_NOT_CACHED_ERROR,
     MAX_REASON_CHARS,
+    POLICY_ERROR,
     SIGNAL_REOPEN,
     SIGNAL_RETIRE,
 )
@@ -33,6 +36,8 @@ from roleteam.models import (
     RecoverInput,
     SessionInput,
     Turn,
+    TurnInput,
+    TurnResult,
 )
 from roleteam.workflows.carry import bound_carry, digest
 from roleteam.workflows.wire import parse_wire
@@ -85,6 +90,7 @@ class RecoveryActivities:
         state: CarriedState | None = None
         calls: dict[int, ModelCallInput] = {}
         recovery_scheduled: set[int] = set()
+        one_trip: set[int] = set()  # scheduled ids of `run_turn` (the rest are `call_model`)
         async for event in handle.fetch_history_events():
             kind = event.event_type
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -100,6 +106,17 @@ class RecoveryActivities:
                 if name == ACTIVITY_CALL_MODEL:
                     [call] = await converter.decode(attrs.input.payloads, [ModelCallInput])
                     calls[event.event_id] = call
+                elif name == ACTIVITY_RUN_TURN:
+                    [step] = await converter.decode(attrs.input.payloads, [TurnInput])
+                    calls[event.event_id] = ModelCallInput(
+                        plan_id=step.brief.plan_id,
+                        role=step.brief.role,
+                        invocation_id=step.brief.invocation_id,
+                        turn=step.turn,
+                        system_prompt="",
+                        prompt=step.brief.prompt,
+                    )
+                    one_trip.add(event.event_id)
                 elif name == ACTIVITY_RECOVER_ROLE_STATE:
                     recovery_scheduled.add(event.event_id)
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -111,7 +128,13 @@ class RecoveryActivities:
                 call = calls.get(attrs.scheduled_event_id)
                 if call is None:
                     continue
-                [reply] = await converter.decode(attrs.result.payloads, [ModelReply])
+                if attrs.scheduled_event_id in one_trip:
+                    [result] = await converter.decode(attrs.result.payloads, [TurnResult])
+                    reply = result.reply
+                    if reply is None:  # refused by the policy: no turn was taken
+                        continue
+                else:
+                    [reply] = await converter.decode(attrs.result.payloads, [ModelReply])
                 state = state or CarriedState()
                 state.recent_turns.append(
                     Turn(
@@ -125,7 +148,10 @@ class RecoveryActivities:
                 state.turns = max(state.turns, call.turn)
                 state.last_invocation_id = call.invocation_id
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
-                call = calls.get(event.activity_task_failed_event_attributes.scheduled_event_id)
+                attrs = event.activity_task_failed_event_attributes
+                call = calls.get(attrs.scheduled_event_id)
+                if attrs.failure.application_failure_info.type in (POLICY_ERROR, CONTEXT_NOT_CACHED_ERROR):
+                    call = None  # a refusal, or the turn sent again with its context verbatim
                 if call is not None:
                     state = state or CarriedState()
                     state.seen[digest(call.invocation_id)] = "failed"

@@ -21,6 +21,8 @@ QUERY_ARTIFACT = "artifact"
 ACTIVITY_LOAD_ROLE_BRIEF = "load_role_brief"
 ACTIVITY_CALL_MODEL = "call_model"
 ACTIVITY_SUMMARIZE_TURNS = "summarize_turns"
+# Brief and model call in one round trip (sessions started since PATCH_ONE_TURN_ACTIVITY).
+ACTIVITY_RUN_TURN = "run_turn"
 ACTIVITY_RECOVER_ROLE_STATE = "recover_role_state"
 
 PLAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -55,6 +57,11 @@ MAX_PENDING_BYTES = 384 * 1024
 IDEMPOTENCY_WINDOW = 5_000
 # Full artifacts handed on at continue-as-new so `invoke_and_wait` can still answer at once.
 CARRIED_ARTIFACTS_BYTES = 128 * 1024
+# Artifacts a session holds in memory for `artifact` / `invoke_and_wait` (newest first, since
+# PATCH_BOUNDED_ARTIFACTS; older runs held every artifact of the run). Above what is carried at
+# continue-as-new (CARRIED_ARTIFACTS_BYTES + MAX_CARRIED_REFUSALS), so the carry is unchanged.
+MAX_HELD_ARTIFACTS = 600
+MAX_HELD_ARTIFACT_BYTES = 512 * 1024
 # JSON bytes of the role's memory: verbatim recent turns, and the summary of older ones.
 MAX_RECENT_TURNS_BYTES = 384 * 1024
 MAX_SUMMARY_BYTES = 96 * 1024
@@ -81,6 +88,8 @@ POLICY_ERROR = "PolicyError"  # load_role_brief / load_team_template: the policy
 PROVIDER_CONFIG_ERROR = "ProviderConfigError"
 MODEL_UNAVAILABLE_ERROR = "ModelUnavailable"
 MODEL_BAD_RESPONSE_ERROR = "ModelBadResponse"
+MODEL_INPUT_TOO_LARGE_ERROR = "ModelInputTooLarge"  # run_turn: prompt + skills + context too big
+CONTEXT_NOT_CACHED_ERROR = "ContextNotCached"  # run_turn: a referenced recent turn is not on this worker
 MODEL_HTTP_ERROR_PREFIX = "ModelHTTP"  # + the status, e.g. ModelHTTP429
 INVALID_DELEGATED_INPUT_ERROR = "InvalidDelegatedInput"
 INVALID_SCHEDULED_INPUT_ERROR = "InvalidScheduledInput"

@@ -1,7 +1,7 @@
 """The full verbatim transcript of a role, read back from Temporal across all its runs.
 
 The workflow hands only a bounded summary to each new run; the verbatim turns stay in the event
-histories of the runs themselves (the `call_model` activity's input and result), so walking the
+histories of the runs themselves (the `call_model` or `run_turn` activity's input and result), so walking the
 continue-as-new chain back to the first run recovers every turn.
 """
 
@@ -12,9 +12,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from roleteam.constants import ACTIVITY_CALL_MODEL
+from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_RUN_TURN, CONTEXT_NOT_CACHED_ERROR, POLICY_ERROR
 from roleteam.errors import SessionNotFoundError, no_session_message
-from roleteam.models import ModelCallInput, ModelReply
+from roleteam.models import ModelCallInput, ModelReply, TurnInput, TurnResult
 
 
 class TranscriptTurn(BaseModel):
@@ -74,6 +74,7 @@ async def _read_run(
 ) -> tuple[list[TranscriptTurn], str | None]:
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     scheduled: dict[int, TranscriptTurn] = {}
+    one_trip: set[int] = set()  # scheduled ids of `run_turn` (the rest are `call_model`)
     previous_run: str | None = None
     try:
         current_run = run_id or (await handle.describe()).run_id
@@ -84,26 +85,45 @@ async def _read_run(
                 previous_run = attrs.continued_execution_run_id or None
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
-                if attrs.activity_type.name != ACTIVITY_CALL_MODEL:
+                name = attrs.activity_type.name
+                if name == ACTIVITY_CALL_MODEL:
+                    [call] = await client.data_converter.decode(attrs.input.payloads, [ModelCallInput])
+                    turn, invocation_id, prompt = call.turn, call.invocation_id, call.prompt
+                elif name == ACTIVITY_RUN_TURN:
+                    [step] = await client.data_converter.decode(attrs.input.payloads, [TurnInput])
+                    turn, invocation_id, prompt = step.turn, step.brief.invocation_id, step.brief.prompt
+                    one_trip.add(event.event_id)
+                else:
                     continue
-                [call] = await client.data_converter.decode(attrs.input.payloads, [ModelCallInput])
                 scheduled[event.event_id] = TranscriptTurn(
-                    turn=call.turn,
-                    invocation_id=call.invocation_id,
+                    turn=turn,
+                    invocation_id=invocation_id,
                     run_id=current_run,
                     status="running",
-                    prompt=call.prompt,
+                    prompt=prompt,
                 )
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 attrs = event.activity_task_completed_event_attributes
                 turn = scheduled.get(attrs.scheduled_event_id)
-                if turn:
+                if turn and attrs.scheduled_event_id in one_trip:
+                    [result] = await client.data_converter.decode(attrs.result.payloads, [TurnResult])
+                    reply = result.reply
+                    if reply is None:  # refused by the policy: the model was not called, no turn
+                        del scheduled[attrs.scheduled_event_id]
+                        continue
+                elif turn:
                     [reply] = await client.data_converter.decode(attrs.result.payloads, [ModelReply])
+                if turn:
                     turn.status, turn.reply = "completed", reply.reply
                     turn.provider, turn.model = reply.provider, reply.model
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 attrs = event.activity_task_failed_event_attributes
-                _fail(scheduled, attrs.scheduled_event_id, attrs.failure.message)
+                failure = attrs.failure
+                if failure.application_failure_info.type in (POLICY_ERROR, CONTEXT_NOT_CACHED_ERROR):
+                    # A refusal (no turn taken), or a turn sent again with its context verbatim.
+                    scheduled.pop(attrs.scheduled_event_id, None)
+                    continue
+                _fail(scheduled, attrs.scheduled_event_id, failure.message)
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
                 attrs = event.activity_task_timed_out_event_attributes
                 _fail(scheduled, attrs.scheduled_event_id, f"timed out: {attrs.failure.message}")

@@ -6,6 +6,7 @@ Models only ever gain optional fields: running workflows and automation depend o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
@@ -327,6 +328,77 @@ class ModelReply(BaseModel):
     provider: str
     model: str
     usage: TokenUsage = TokenUsage()
+
+
+class TurnRef(BaseModel):
+    """A recent turn named by its number, id and content digest (`turn_digest`), not its text."""
+
+    turn: int
+    invocation_id: str
+    digest: str
+
+
+def turn_digest(turn: Turn) -> str:
+    """The digest a `TurnRef` names a turn's prompt and reply by (blake2b, 16 bytes, hex)."""
+    data = f"{turn.turn}\n{turn.invocation_id}\n{len(turn.prompt)}\n{turn.prompt}{turn.reply}"
+    return hashlib.blake2b(data.encode(), digest_size=16).hexdigest()
+
+
+class TurnSpan(BaseModel):
+    """Consecutive recent turns named by the first one's number, their count and one digest
+    (`span_digest`): about 100 bytes whatever the context holds."""
+
+    first_turn: int
+    count: int
+    digest: str
+
+
+def span_digest(turns: list[Turn]) -> str:
+    """One digest over the `turn_digest` of each turn, in order."""
+    joined = "".join(turn_digest(t) for t in turns)
+    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
+
+
+class TurnInput(BaseModel):
+    """Activity `run_turn`: resolve the role's brief and call the model in one round trip.
+
+    The system prompt and skill text never travel: the activity reads them from the policy.
+    """
+
+    brief: RoleBriefInput
+    mode: ExecutionMode = "persistent"
+    turn: int
+    summary: str = ""
+    recent_turns: list[Turn] = []
+    # Sessions since PATCH_TURNS_BY_REFERENCE send the recent turns the worker has already seen
+    # by reference; the activity fails with ContextNotCached when it does not hold them all, and
+    # the session sends them verbatim instead.
+    recent_refs: list[TurnRef] = []
+    recent_span: TurnSpan | None = None  # the same by one digest (what sessions send now)
+
+
+class TurnResult(BaseModel):
+    """What `run_turn` did: the evidence of what it loaded, and the reply (never the prompt text).
+
+    `refused` is set (and `reply` is null) when the policy does not allow the mode: the model
+    was not called.
+    """
+
+    role: str
+    title: str
+    allowed_modes: list[ExecutionMode]
+    model: str | None = None
+    policy_version: str
+    policy_sha256: str
+    skill_policy_version: str | None = None
+    skill_policy_sha256: str | None = None
+    skills: SkillEvidence | None = None
+    refused: str | None = None
+    reply: ModelReply | None = None
+
+    @property
+    def compliance(self) -> str | None:
+        return self.skills.compliance if self.skills else None
 
 
 class SummarizeInput(BaseModel):

@@ -15,7 +15,12 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
-from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_LOAD_ROLE_BRIEF, ACTIVITY_SUMMARIZE_TURNS
+from roleteam.constants import (
+    ACTIVITY_CALL_MODEL,
+    ACTIVITY_LOAD_ROLE_BRIEF,
+    ACTIVITY_RUN_TURN,
+    ACTIVITY_SUMMARIZE_TURNS,
+)
 from roleteam.errors import RoleteamError, SessionNotFoundError
 from roleteam.models import RoleState
 
@@ -24,6 +29,7 @@ MAX_FAILURE_CHARS = 160
 DOING = {
     ACTIVITY_LOAD_ROLE_BRIEF: "loading skills",
     ACTIVITY_CALL_MODEL: "calling the model",
+    ACTIVITY_RUN_TURN: "calling the model",
     ACTIVITY_SUMMARIZE_TURNS: "summarising older turns",
 }
 

@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from roleteam import tracing
-from roleteam.activities import ALL_ACTIVITIES
+from roleteam.activities import ALL_ACTIVITIES, TurnActivities
 from roleteam.activities.bundle import write_artifact_bundle, write_plan_bundle
 from roleteam.activities.delivery import DeliveryActivities
 from roleteam.activities.plan_recovery import PlanRecoveryActivities
@@ -79,6 +80,53 @@ def deployment_config(environ=os.environ) -> WorkerDeploymentConfig | None:
     )
 
 
+# Workflows a worker keeps in memory (each cached session holds its state: recent turns, held
+# artifacts, idempotency digests; about 0.5 MiB each measured in bench/). A session not cached is
+# rebuilt by replaying its current run on its next task (bench/README.md: cold resume).
+DEFAULT_MAX_CACHED_WORKFLOWS = 1000
+MAX_CACHED_WORKFLOWS_ENV = "ROLETEAM_MAX_CACHED_WORKFLOWS"
+
+
+def max_cached_workflows(environ=os.environ) -> int:
+    """`ROLETEAM_MAX_CACHED_WORKFLOWS` (a whole number, 0 turns the cache off), else the default."""
+    raw = environ.get(MAX_CACHED_WORKFLOWS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CACHED_WORKFLOWS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 1_000_000:
+        raise RoleteamError(
+            f"{MAX_CACHED_WORKFLOWS_ENV}={raw[:40]!r} is not a whole number from 0 to 1000000; "
+            f"set e.g. {DEFAULT_MAX_CACHED_WORKFLOWS}, or unset it for the default"
+        )
+    return value
+
+
+SANDBOX_ENV = "ROLETEAM_WORKFLOW_SANDBOX"
+SANDBOX_MODES = ("shared", "strict")
+
+
+def workflow_runner(environ=os.environ) -> SandboxedWorkflowRunner:
+    """The workflow sandbox: `shared` (default) or `strict`, from `ROLETEAM_WORKFLOW_SANDBOX`.
+
+    `strict` is the SDK's default: every workflow run re-imports roleteam's workflow package (all
+    four workflow modules and the `roleteam` package around them) inside its sandbox, which costs
+    CPU at every start and cache miss and memory for every cached run. `shared` passes the
+    `roleteam` modules through from the worker (one copy for all runs); the sandbox still guards
+    every other import and builtin. roleteam's workflow modules hold no module-level state, and
+    the replay tests check determinism; use `strict` when changing workflow code.
+    """
+    mode = environ.get(SANDBOX_ENV, "").strip().lower() or "shared"
+    if mode not in SANDBOX_MODES:
+        raise RoleteamError(f"{SANDBOX_ENV}={mode[:40]!r} is not a sandbox mode; use shared or strict")
+    restrictions = SandboxRestrictions.default
+    if mode == "shared":
+        restrictions = restrictions.with_passthrough_modules("roleteam")
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
+
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> RoleteamWorker:
     """A worker serving roleteam's workflows and activities on `task_queue` (default: configured).
 
@@ -87,6 +135,10 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
     """
     delivery = DeliveryActivities(client)
     kwargs.setdefault("activity_executor", ThreadPoolExecutor(ACTIVITY_THREADS, "roleteam-activity"))
+    if "workflow_runner" not in kwargs:
+        kwargs["workflow_runner"] = workflow_runner()
+    if "max_cached_workflows" not in kwargs:
+        kwargs["max_cached_workflows"] = max_cached_workflows()
     if "deployment_config" not in kwargs:
         config = deployment_config()
         if config is not None:
@@ -97,6 +149,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
         workflows=ALL_WORKFLOWS,
         activities=[
             *ALL_ACTIVITIES,
+            TurnActivities().run_turn,
             RecoveryActivities(client).recover_role_state,
             load_team_template,
             delivery.report_to_plan,

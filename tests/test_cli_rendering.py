@@ -152,7 +152,7 @@ async def test_status_shows_a_running_invocation_and_its_retry_state(cli, team, 
 
     assert running["invocation_id"] == "inv-retrying" and running["phase"] == "running"
     activity = running["activities"][0]
-    assert activity["activity"] == "call_model" and activity["maximum_attempts"] == 6
+    assert activity["activity"] == "run_turn" and activity["maximum_attempts"] == 6
     assert "HTTP 429" in activity["last_failure"]
     row = next(line for line in table.out.splitlines() if line.startswith("│ developer"))
     assert "calling the model · attempt" in row and "HTTP 429" in row, table.out

@@ -64,7 +64,7 @@ async def test_encrypted_history_holds_no_prompt_reply_or_skill_text(
         call = next(
             e.activity_task_scheduled_event_attributes
             for e in scheduled
-            if e.activity_task_scheduled_event_attributes.activity_type.name == "call_model"
+            if e.activity_task_scheduled_event_attributes.activity_type.name == "run_turn"
         )
         body = {
             "payloads": [

@@ -74,12 +74,12 @@ async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(
     # up, and reports to its plan; the invocations' own activities follow.
     assert summaries[0] == "recover_role_state • take up the latest closed run's state"
     work = [s for s in summaries if not s.startswith(("recover_role_state", "report_to_plan"))]
-    assert work[:4] == [
-        "load_role_brief • inv-0 · developer",
-        "call_model • inv-0 · turn 1 · default model",
-        "load_role_brief • inv-1 · developer",
-        "call_model • inv-1 · turn 2 · default model",
+    # One activity per invocation resolves the role's skills and calls the model (run_turn).
+    assert work[:2] == [
+        "run_turn • inv-0 · turn 1 · developer",
+        "run_turn • inv-1 · turn 2 · developer",
     ]
+    assert "run_turn • inv-2 · turn 3 · developer" in work
     folds = [s for s in summaries if s.startswith("summarize_turns")]
     assert folds and folds[0].startswith("summarize_turns • fold turns 1-"), summaries
     description = await handle.describe()

@@ -135,6 +135,7 @@ async def test_budgets_warn_then_refuse_until_raised(team, plans, worker, plan_i
     await plans.open(plan_id)
     first = await ask(team, plan_id, "developer", "Step 1.", "d-1")
     used = first.usage.total_tokens
+    await wait_state(plans, plan_id, lambda s: s.lineage.total == 1)  # the report is a signal: async
     await plans.set_budget(plan_id, int(used * 1.1), role="developer")
     await wait_state(plans, plan_id, lambda s: s.outbox == 0)
     warned = await ask(team, plan_id, "developer", "Step 2.", "d-2")

@@ -91,3 +91,60 @@ def test_histories_cover_rollover_refusal_and_failure():
     ), "a run that started from a continue-as-new"
     assert any("EVENT_TYPE_ACTIVITY_TASK_FAILED" in t for t in events.values()), "a failed model call"
     assert any("retired" in p.stem for p in HISTORIES), "an invocation refused while retired"
+
+
+@pytest.mark.parametrize(
+    "name", ["role_session_one_trip_20261125", "role_session_one_trip_news_first_20261125"]
+)
+def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts(name):
+    history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in history["events"]
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+    for patch in ("one-turn-activity", "queue-before-trailing-work", "bounded-held-artifacts"):
+        assert patch in patches
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in history["events"]
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert "run_turn" in scheduled and "summarize_turns" in scheduled
+    assert "load_role_brief" not in scheduled and "call_model" not in scheduled
+    kinds = {e["eventType"] for e in history["events"]}
+    for kind in (
+        "EVENT_TYPE_ACTIVITY_TASK_FAILED",  # a model call that failed after its retries
+        "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED",  # the queued burst
+        "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",  # the batched plan reports
+        "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW",
+    ):
+        assert kind in kinds, kind
+    assert (HISTORY_DIR / f"{name.removesuffix('_20261125')}_continued_20261125.json").exists()
+    assert ("plan-news-before-queue" in patches) == ("news_first" in name)
+
+
+@pytest.mark.parametrize("name", ["role_session_turn_refs_20261125", "role_session_turn_span_20261125"])
+def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback(name):
+    history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
+    events = history["events"]
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in events
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+    assert "recent-turns-by-reference" in patches
+    failed = [
+        e["activityTaskFailedEventAttributes"]["failure"]
+        for e in events
+        if "activityTaskFailedEventAttributes" in e
+    ]
+    assert [f["applicationFailureInfo"]["type"] for f in failed] == ["ContextNotCached"]
+    scheduled = [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+    assert scheduled.count("run_turn") == 8 and "summarize_turns" in scheduled  # 7 turns + 1 re-send

@@ -97,7 +97,7 @@ async def test_each_model_call_is_a_genai_span_in_the_invocation_trace(
     # One trace from the client's call through the workflow to the activity and the model call.
     [client_span] = [span for span in finished if span.name == "StartUpdateWithStartWorkflow:RoleSession"]
     assert chat.context.trace_id == client_span.context.trace_id
-    activity_span = next(span for span in finished if span.name == "RunActivity:call_model")
+    activity_span = next(span for span in finished if span.name == "RunActivity:run_turn")
     assert chat.parent.span_id == activity_span.context.span_id
 
     # The prompt and the reply never reach the telemetry backend unless asked for.

@@ -38,6 +38,10 @@ with workflow.unsafe.imports_passed_through():
         SummaryResult,
         TokenUsage,
         Turn,
+        TurnInput,
+        TurnResult,
+        TurnSpan,
+        span_digest,
     )
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.report_models import (
@@ -58,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         turns_to_fold,
     )
     from roleteam.workflows.findings import parse_reply
+    from roleteam.workflows.ledger import ArtifactLedger, remember
     from roleteam.workflows.outbox import drop_delivered
     from roleteam.workflows.visibility import activity_summary, details_markdown, outcome
     from roleteam.workflows.wire import parse_wire, raw_field, root_cause
@@ -70,6 +75,25 @@ RECOVER_PATCH = "recover-after-close"
 # Search-attribute upserts and activity summaries add commands to the history, so histories
 # recorded before them replay without them.
 PATCH_OPERATOR_VISIBILITY = "operator-visibility-v1"
+# One activity per invocation (`run_turn`: brief and model call together); the system prompt and
+# skill text stay out of history. Older runs use `load_role_brief` then `call_model`.
+PATCH_ONE_TURN_ACTIVITY = "one-turn-activity"
+# Queued invocations run before the trailing work of earlier ones (bundle files, plan reports,
+# search-attribute upserts), which is done in a batch once the queue is empty, every
+# TRAILING_BATCH artifacts, or before a roll-over. Older runs did it after each invocation.
+PATCH_QUEUE_FIRST = "queue-before-trailing-work"
+TRAILING_BATCH = 16
+# With the queue first, a report that is not an artifact (the session joining the plan, which
+# starts the plan; a retire/reopen) still goes before the next invocation. Runs recorded with
+# the queue first but before this deferred those too.
+PATCH_PLAN_NEWS_FIRST = "plan-news-before-queue"
+# A session holds only its newest artifacts in memory (MAX_HELD_ARTIFACTS / _BYTES); older runs
+# held every artifact of the run.
+PATCH_BOUNDED_ARTIFACTS = "bounded-held-artifacts"
+# `run_turn` gets the recent turns by reference (first turn, count, one digest) when the worker
+# already holds them, and verbatim only when it answers ContextNotCached; older runs always sent
+# them verbatim. (Runs recorded while it was being built named each turn: `recent_refs`.)
+PATCH_TURNS_BY_REFERENCE = "recent-turns-by-reference"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -97,9 +121,7 @@ class RoleSession:
             for note in bound_carry(carried):
                 workflow.logger.warning("carried state trimmed to its bounds: %s", note)
         self._state = carried or CarriedState()
-        self._artifacts: dict[str, ExecutionArtifact] = {
-            a.invocation_id: a for a in (*self._state.recent_refusals, *self._state.recent_artifacts)
-        }
+        self._artifacts = ArtifactLedger((*self._state.recent_refusals, *self._state.recent_artifacts))
         self._turns_this_run = 0
         self._running: str | None = None  # id of the invocation being run right now
         self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
@@ -113,6 +135,10 @@ class RoleSession:
         self._unwritten: list[str] = []  # artifacts recorded but not yet written to the bundle
         self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
         self._bundles = False
+        self._one_trip = False
+        self._queue_first = False
+        self._news_first = False
+        self._by_reference = False
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -125,6 +151,12 @@ class RoleSession:
         self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
         self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
         self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
+        self._one_trip = workflow.patched(PATCH_ONE_TURN_ACTIVITY)
+        self._queue_first = workflow.patched(PATCH_QUEUE_FIRST)
+        self._news_first = self._queue_first and workflow.patched(PATCH_PLAN_NEWS_FIRST)
+        self._by_reference = workflow.patched(PATCH_TURNS_BY_REFERENCE)
+        if workflow.patched(PATCH_BOUNDED_ARTIFACTS):
+            self._artifacts.bound(c.MAX_HELD_ARTIFACTS, c.MAX_HELD_ARTIFACT_BYTES)
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
         self._publish()
@@ -147,21 +179,34 @@ class RoleSession:
                     or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
+            if self._queue_first and self._state.pending and not self._trailing_due():
+                await self._run_next()
+                continue
             if self._unwritten:
                 await self._write_bundles()
             if self._state.plan_outbox:
                 await self._flush_reports()
                 continue
             if self._state.pending:
-                request = self._state.pending.pop(0)
-                self._running = request.invocation_id
-                self._publish()
-                try:
-                    await self._run_invocation(request)
-                finally:
-                    self._running = None
-                    self._phase = None
-                    self._publish()
+                await self._run_next()
+
+    async def _run_next(self) -> None:
+        request = self._state.pending.pop(0)
+        self._running = request.invocation_id
+        self._publish()
+        try:
+            await self._run_invocation(request)
+        finally:
+            self._running = None
+            self._phase = None
+            self._publish()
+
+    def _trailing_due(self) -> bool:
+        """Whether bundle files and plan reports go before the next queued invocation."""
+        outbox = self._state.plan_outbox
+        if self._news_first and any(event.kind != "artifact" for event in outbox):
+            return True
+        return len(outbox) >= TRAILING_BATCH or len(self._unwritten) >= TRAILING_BATCH or self._rollover_due()
 
     async def _recover(self) -> None:
         """Take up the latest closed run's state (after a terminate, say), keeping what arrived
@@ -205,7 +250,8 @@ class RoleSession:
         )
         del recovered.lifecycle[: -c.MAX_LIFECYCLE_EVENTS]
         self._state = recovered
-        self._artifacts.update({a.invocation_id: a for a in recovered.recent_artifacts})
+        for artifact in recovered.recent_artifacts:
+            self._artifacts.put(artifact)
 
     def _check_start_input(self, input: SessionInput) -> None:
         if self._start_problems:
@@ -302,6 +348,9 @@ class RoleSession:
                 "limit: send a shorter prompt and fewer files"
             )
             self._record(self._artifact(request, started, "refused", reason=reason))
+            return
+        if self._one_trip:
+            await self._run_turn(request, brief_input, started)
             return
         self._set_phase("loading skills")
         try:
@@ -414,6 +463,109 @@ class RoleSession:
             )
         )
         await self._compact()
+
+    async def _run_turn(self, request: InvokeInput, brief_input: RoleBriefInput, started) -> None:
+        """One activity resolves the brief and calls the model; history keeps only the evidence."""
+        turn = self._state.turns + 1  # taken only if the model is called
+        used = ContextUsed(
+            prior_turns=len(self._state.recent_turns),
+            summary_chars=len(self._state.summary),
+            summarized_turns=self._state.summarized_turns,
+            context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
+        )
+        call = TurnInput(
+            brief=brief_input,
+            mode=request.mode,
+            turn=turn,
+            summary=self._state.summary,
+            recent_turns=self._state.recent_turns,
+        )
+        size = payload_bytes(call)
+        if size > c.MAX_ACTIVITY_INPUT_BYTES:
+            # Unreachable within the documented limits; failing beats a payload Temporal rejects.
+            error = (
+                f"model input would be {size} bytes, over the {c.MAX_ACTIVITY_INPUT_BYTES}-byte "
+                "limit: shorten the prompt or the role's skills"
+            )
+            self._take_turn()
+            self._record(self._artifact(request, started, "failed", turn=turn, context=used, error=error))
+            return
+        self._set_phase("calling the model")
+        try:
+            if self._by_reference and call.recent_turns:
+                recent = call.recent_turns
+                span = TurnSpan(first_turn=recent[0].turn, count=len(recent), digest=span_digest(recent))
+                try:
+                    result = await self._execute_turn(
+                        call.model_copy(update={"recent_turns": [], "recent_span": span}), request, turn
+                    )
+                except ActivityError as err:
+                    if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
+                        raise
+                    result = await self._execute_turn(call, request, turn)  # verbatim this time
+            else:
+                result = await self._execute_turn(call, request, turn)
+        except ActivityError as err:
+            if _error_type(err) == c.POLICY_ERROR:  # nothing ran: a refusal, no turn taken
+                reason = f"role policy could not be loaded: {root_cause(err)}"
+                self._record(self._artifact(request, started, "refused", reason=reason))
+                return
+            loaded = _loaded_evidence(err)
+            if loaded is not None:
+                self._state.compliance, self._last_skills = loaded.compliance, loaded.skills
+                self._state.title = loaded.title
+            self._take_turn()
+            self._record(
+                self._artifact(
+                    request,
+                    started,
+                    "failed",
+                    turn=turn,
+                    context=used,
+                    skills=loaded.skills if loaded else None,
+                    error=root_cause(err),
+                )
+            )
+            return
+        self._state.compliance = result.compliance
+        self._last_skills = result.skills
+        self._state.title = result.title
+        if result.refused is not None or result.reply is None:
+            reason = result.refused or "the model was not called"
+            self._record(self._artifact(request, started, "refused", skills=result.skills, reason=reason))
+            return
+        self._take_turn()
+        reply = _bounded_reply(result.reply)
+        self._state.recent_turns.append(
+            Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
+        )
+        self._record(
+            self._artifact(
+                request, started, "completed", turn=turn, context=used, skills=result.skills, reply=reply
+            )
+        )
+        await self._compact()
+
+    async def _execute_turn(self, call: TurnInput, request: InvokeInput, turn: int) -> TurnResult:
+        options = self._input.options
+        return await workflow.execute_activity(
+            c.ACTIVITY_RUN_TURN,
+            call,
+            result_type=TurnResult,
+            start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds),
+            heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=1),
+                maximum_interval=timedelta(seconds=60),
+                maximum_attempts=options.model_max_attempts,
+                non_retryable_error_types=[c.POLICY_ERROR, c.MODEL_INPUT_TOO_LARGE_ERROR],
+            ),
+            summary=self._summary(request.invocation_id, f"turn {turn}", self._input.role),
+        )
+
+    def _take_turn(self) -> None:
+        self._state.turns += 1
+        self._turns_this_run += 1
 
     async def _run_delegated(self, request: InvokeInput, started) -> None:
         """Mode `delegated`: a one-off child workflow with the role's prompt and skills, no memory."""
@@ -579,7 +731,7 @@ class RoleSession:
                     revalidations=len(reply.revalidations),
                 )
             self._queue_artifact_report(artifact, reply)
-        self._artifacts[artifact.invocation_id] = artifact
+        self._artifacts.put(artifact, pinned=self._unwritten)
         if self._bundles and len(self._unwritten) < c.MAX_PENDING_INVOCATIONS:
             self._unwritten.append(artifact.invocation_id)
         # Only invocations that ran are remembered for idempotency: a refused one never reached
@@ -619,6 +771,8 @@ class RoleSession:
         )
         if not self._visibility():
             return
+        if self._queue_first and self._state.pending:
+            return  # upserted once the queue is empty: one command instead of one per turn
         values = {
             sa.PLAN_ID: self._input.plan_id,
             sa.CANONICAL_ROLE: self._input.role,
@@ -636,10 +790,7 @@ class RoleSession:
             self._upserted.update({k.name: v for k, v in values.items() if v is not None})
 
     def _remember(self, invocation_id: str, status) -> None:
-        seen = self._state.seen
-        seen[digest(invocation_id)] = status
-        while len(seen) > c.IDEMPOTENCY_WINDOW:
-            del seen[next(iter(seen))]
+        remember(self._state.seen, invocation_id, status)
 
     # --- reporting to the plan --------------------------------------------------------------
 
@@ -710,6 +861,7 @@ class RoleSession:
                 workflow.logger.warning(
                     "artifact %s not written: %s", artifact.invocation_id, root_cause(err)
                 )
+        self._artifacts.trim()  # the artifacts held only until written can go now
 
     async def _flush_reports(self) -> None:
         """Deliver queued reports to the plan: by signal, or start the plan with the report."""
@@ -839,7 +991,7 @@ class RoleSession:
         workflow.logger.warning("ignoring signal %r: not part of the RoleSession contract", name[:100])
 
     def _enqueue(self, request: InvokeInput) -> None:
-        self._artifacts.pop(request.invocation_id, None)  # an earlier refusal or failure
+        self._artifacts.pop(request.invocation_id)  # an earlier refusal or failure
         self._state.seen.pop(digest(request.invocation_id), None)  # a failure being retried
         self._state.pending.append(request)
         self._publish()
@@ -877,14 +1029,20 @@ class RoleSession:
                 "and is carried over: send the same update again to wait for it",
                 type=c.ROLLING_OVER_ERROR,
             )
-        if invocation_id not in self._artifacts:
+        artifact = self._artifacts.get(invocation_id)
+        if artifact is None:
+            status = self._state.seen[digest(invocation_id)]
+            when = (
+                f"earlier in this run of the session (status {status}) and its artifact is no longer "
+                f"held (a session holds its newest {c.MAX_HELD_ARTIFACTS})"
+                if self._artifacts.dropped(invocation_id)
+                else f"in an earlier run of this session (status {status})"
+            )
             raise ApplicationError(
-                f"invocation {invocation_id!r} ran in an earlier run of this session "
-                f"(status {self._state.seen[digest(invocation_id)]}); read it with "
-                "'roleteam history'",
+                f"invocation {invocation_id!r} ran {when}; read it with 'roleteam history'",
                 type=c.ARTIFACT_NOT_RETAINED_ERROR,
             )
-        return self._artifacts[invocation_id]
+        return artifact
 
     @invoke_and_wait.validator
     def _validate_invoke(self, raw: Any) -> None:
@@ -983,6 +1141,20 @@ class RoleSession:
         if isinstance(request, str):
             raise ValueError(request)
         return self._artifacts.get(request.invocation_id)
+
+
+def _error_type(err: ActivityError) -> str | None:
+    cause = err.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+def _loaded_evidence(err: ActivityError) -> TurnResult | None:
+    """What a failed `run_turn` had loaded before the model call failed (its failure details)."""
+    cause = err.cause
+    if not isinstance(cause, ApplicationError) or not cause.details:
+        return None
+    loaded = parse_wire(TurnResult, cause.details[0])
+    return None if isinstance(loaded, str) else loaded
 
 
 def _bounded_reply(reply: ModelReply) -> ModelReply:

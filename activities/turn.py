@@ -1,0 +1,197 @@
+"""Activity `run_turn`: the role's brief and the model call in one round trip.
+
+One activity per invocation instead of `load_role_brief` then `call_model`: a workflow task and
+a worker round trip fewer per turn, and the system prompt with its skill text never enters the
+workflow's history (only the evidence does: skill names, paths, sha256, compliance). The older
+two activities stay registered so histories that scheduled them still replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from roleteam.activities.brief import load_role_brief
+from roleteam.activities.model import call_model
+from roleteam.activities.settings import ProviderSettings
+from roleteam.constants import (
+    ACTIVITY_RUN_TURN,
+    CONTEXT_NOT_CACHED_ERROR,
+    MAX_ACTIVITY_INPUT_BYTES,
+    MODEL_INPUT_TOO_LARGE_ERROR,
+)
+from roleteam.models import (
+    ModelCallInput,
+    RoleBrief,
+    Turn,
+    TurnInput,
+    TurnRef,
+    TurnResult,
+    TurnSpan,
+    span_digest,
+    turn_digest,
+)
+
+
+class TurnActivities:
+    """Built once per worker; `run_turn` is registered as a bound method.
+
+    `settings` is read at each call (a worker's environment may be set after it is built, as in
+    tests); the HTTP client is the worker's one long-lived `AsyncOpenAI` per event loop and
+    endpoint (`providers/openai_compat.openai_client`), reused by every call.
+    """
+
+    def __init__(
+        self,
+        settings: Callable[[], ProviderSettings] = ProviderSettings.from_env,
+        turns: RecentTurns | None = None,
+    ) -> None:
+        self._settings = settings
+        self._turns = turns or RecentTurns()
+
+    @activity.defn(name=ACTIVITY_RUN_TURN)
+    async def run_turn(self, request: TurnInput) -> TurnResult:
+        session = activity.info().workflow_id or ""
+        if request.recent_refs or request.recent_span is not None:
+            resolved = (
+                self._turns.resolve_span(session, request.recent_span)
+                if request.recent_span is not None
+                else self._turns.resolve(session, request.recent_refs)
+            )
+            if resolved is None:
+                raise ApplicationError(
+                    "the recent turns are not held by this worker; the session sends them verbatim",
+                    type=CONTEXT_NOT_CACHED_ERROR,
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
+                )
+            request = request.model_copy(
+                update={"recent_turns": resolved, "recent_refs": [], "recent_span": None}
+            )
+        else:
+            self._turns.hold(session, request.recent_turns)
+        # File reads, YAML and regex matching run off the event loop that serves every role.
+        brief, call = await asyncio.to_thread(_prepare, request)
+        result = TurnResult(
+            role=brief.role,
+            title=brief.title,
+            allowed_modes=brief.allowed_modes,
+            model=brief.model,
+            policy_version=brief.policy_version,
+            policy_sha256=brief.policy_sha256,
+            skill_policy_version=brief.skill_policy_version,
+            skill_policy_sha256=brief.skill_policy_sha256,
+            skills=brief.skills,
+        )
+        if call is None:
+            result.refused = (
+                f"mode {request.mode!r} is not allowed for role {brief.role!r}; "
+                f"allowed: {', '.join(brief.allowed_modes)}"
+            )
+            return result
+        try:
+            result.reply = await call_model(call)  # heartbeats, tracing span, reply bound
+        except ApplicationError as err:
+            # The same failure, with what was loaded as its details, so the session's failed
+            # artifact still carries the skill evidence.
+            raise ApplicationError(
+                err.message,
+                result,
+                type=err.type,
+                non_retryable=err.non_retryable,
+                next_retry_delay=err.next_retry_delay,
+            ) from None
+        if request.turn > 0:  # the session keeps this turn verbatim; the next call names it
+            reply = result.reply.reply
+            turn = Turn(turn=request.turn, invocation_id=call.invocation_id, prompt=call.prompt, reply=reply)
+            self._turns.hold(session, [*request.recent_turns, turn])
+        return result
+
+
+class RecentTurns:
+    """The recent turns of the sessions this worker served, so a session can name them by
+    reference instead of sending them in every `run_turn` input (history per turn shrinks by the
+    whole context). A worker that does not hold one answers ContextNotCached and the session
+    sends the turns verbatim: after a restart, or when another worker ran the session's last turn.
+
+    Least recently used sessions go first past `max_sessions` or `max_bytes` (prompts and replies).
+    """
+
+    def __init__(self, max_sessions: int = 2000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._sessions: OrderedDict[str, tuple[list[Turn], int]] = OrderedDict()
+        self._bytes = 0
+        self._max_sessions, self._max_bytes = max_sessions, max_bytes
+
+    def hold(self, session: str, turns: list[Turn]) -> None:
+        self.drop(session)
+        if not turns:
+            return
+        size = sum(len(t.prompt) + len(t.reply) for t in turns)
+        self._sessions[session] = (list(turns), size)
+        self._bytes += size
+        while self._sessions and (len(self._sessions) > self._max_sessions or self._bytes > self._max_bytes):
+            self.drop(next(iter(self._sessions)))
+
+    def drop(self, session: str) -> None:
+        held = self._sessions.pop(session, None)
+        if held is not None:
+            self._bytes -= held[1]
+
+    def resolve_span(self, session: str, span: TurnSpan) -> list[Turn] | None:
+        """The turns `span` names, in order, when every one is held with the same content."""
+        held = self._sessions.get(session)
+        if held is None or not 0 < span.count <= len(held[0]):
+            return None
+        self._sessions.move_to_end(session)
+        # Not always consecutive numbers: a failed turn takes a number but stays out of context.
+        found = [t for t in held[0] if t.turn >= span.first_turn][: span.count]
+        if len(found) != span.count or span_digest(found) != span.digest:
+            return None
+        return found
+
+    def resolve(self, session: str, refs: list[TurnRef]) -> list[Turn] | None:
+        """The turns `refs` name, in order, when every one is held with the same content."""
+        held = self._sessions.get(session)
+        if held is None:
+            return None
+        self._sessions.move_to_end(session)
+        by_turn = {t.turn: t for t in held[0]}
+        found = []
+        for ref in refs:
+            turn = by_turn.get(ref.turn)
+            if turn is None or turn.invocation_id != ref.invocation_id or turn_digest(turn) != ref.digest:
+                return None
+            found.append(turn)
+        return found
+
+
+def _prepare(request: TurnInput) -> tuple[RoleBrief, ModelCallInput | None]:
+    """The brief (PolicyError when the policy cannot be used) and the model input, or None when
+    the mode is not allowed."""
+    brief = load_role_brief(request.brief)
+    if request.mode not in brief.allowed_modes:
+        return brief, None
+    call = ModelCallInput(
+        plan_id=request.brief.plan_id,
+        role=request.brief.role,
+        invocation_id=request.brief.invocation_id,
+        turn=request.turn,
+        system_prompt=brief.system_prompt,
+        summary=request.summary,
+        recent_turns=request.recent_turns,
+        prompt=request.brief.prompt,
+        model=brief.model,
+    )
+    size = len(call.model_dump_json().encode())
+    if size > MAX_ACTIVITY_INPUT_BYTES:
+        raise ApplicationError(
+            f"model input would be {size} bytes, over the {MAX_ACTIVITY_INPUT_BYTES}-byte limit: "
+            "shorten the prompt or the role's skills",
+            type=MODEL_INPUT_TOO_LARGE_ERROR,
+            non_retryable=True,
+        )
+    return brief, call
