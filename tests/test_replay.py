@@ -148,3 +148,17 @@ def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback(na
         if "activityTaskScheduledEventAttributes" in e
     ]
     assert scheduled.count("run_turn") == 8 and "summarize_turns" in scheduled  # 7 turns + 1 re-send
+
+
+def test_a_history_covers_a_run_rolled_over_by_events():
+    history = json.loads((HISTORY_DIR / "role_session_short_runs_20261125.json").read_text())
+    events = history["events"]
+    patches = [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in events
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+    assert "shorter-runs" in patches
+    assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    assert 900 <= len(events) <= 1_100, "the run ended near EVENTS_PER_RUN, long before 400 turns"

@@ -23,7 +23,7 @@ from roleteam.models import (
 )
 from roleteam.worker_runtime import build_worker
 from roleteam.workflows.carry import digest, fit_carry, payload_bytes
-from tests.helpers import artifact_when_ready
+from tests.helpers import artifact_when_ready, eventually
 
 
 async def test_a_session_started_under_an_alias_fails_at_once_naming_the_canonical_id(
@@ -232,3 +232,27 @@ async def test_updates_arriving_together_cannot_overfill_the_queue(client, team,
     full = sum("queue is full" in r for r in reasons)
     assert (answered + carried, full) == (5, 5), reasons
     assert state.turns == c.MAX_PENDING_INVOCATIONS and state.pending == 0
+
+
+async def test_a_long_role_rolls_over_by_events_so_a_cold_resume_stays_short(client, team, worker, plan_id):
+    # With the context by reference a turn adds ~10 KB, so 4 MiB would take ~400 turns; a cold
+    # resume replays the whole current run, so runs end at EVENTS_PER_RUN events instead.
+    from roleteam.workflows.role_session import EVENTS_PER_RUN
+
+    count = 80
+    for n in range(count):
+        await team.send(plan_id, "developer", team.request(f"step {n}", f"s-{n}"))
+    handle = team.handle(plan_id, "developer")
+    state = await eventually(lambda: _settled(team, plan_id, count), timeout=120)
+    assert state.runs >= 2, "80 turns are more than one run holds"
+    runs = [e async for e in client.list_workflows(f"WorkflowId = '{handle.id}'")]
+    for run in runs:
+        length = (await client.get_workflow_handle(handle.id, run_id=run.run_id).describe()).history_length
+        assert length <= EVENTS_PER_RUN + 100, f"run {run.run_id} holds {length} events"
+    transcript = await read_transcript(client, handle.id)
+    assert [t.invocation_id for t in transcript.turns] == [f"s-{n}" for n in range(count)]
+
+
+async def _settled(team, plan_id, count):
+    state = await team.state(plan_id, "developer")
+    return state if state.turns == count and state.pending == 0 else None
