@@ -8,6 +8,7 @@ the worker adds any that are missing on the namespace it serves. The names are a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -58,13 +59,26 @@ async def ensure_search_attributes(client) -> list[str]:
     )
     from temporalio.service import RPCError, RPCStatusCode
 
+    from roleteam.client import TRANSIENT_RETRIES, backoff, is_transient
     from roleteam.errors import RoleteamError
 
     namespace = client.namespace
+
+    async def list_attributes():
+        for attempt in range(TRANSIENT_RETRIES):
+            try:
+                return await client.operator_service.list_search_attributes(
+                    ListSearchAttributesRequest(namespace=namespace)
+                )
+            except RPCError as err:
+                # A read, so safe to send again; CI saw one cancelled on a busy connection.
+                again = is_transient(err) or err.status == RPCStatusCode.CANCELLED
+                if not again or attempt == TRANSIENT_RETRIES - 1:
+                    raise
+            await asyncio.sleep(backoff(attempt))
+
     try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace)
-        )
+        listed = await list_attributes()
     except RPCError as err:
         if err.status not in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNAUTHENTICATED):
             raise
