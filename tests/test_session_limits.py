@@ -256,3 +256,30 @@ async def test_a_long_role_rolls_over_by_events_so_a_cold_resume_stays_short(cli
 async def _settled(team, plan_id, count):
     state = await team.state(plan_id, "developer")
     return state if state.turns == count and state.pending == 0 else None
+
+
+async def test_an_idle_session_at_its_history_limit_still_takes_an_invocation(
+    team, worker, plan_id, monkeypatch
+):
+    # An idle run just short of its limit: a new invocation's own workflow task takes it over.
+    # The session used to refuse it as rolling over, and a refused update leaves nothing in
+    # history, so the run never rolled over and refused every retry (a bench cold resume hung).
+    handle = team.handle(plan_id, "developer")
+    await team.invoke(plan_id, "developer", team.request("first", "limit-1"))
+    size = await eventually(lambda: _size_when_idle(handle), timeout=30)
+    monkeypatch.setattr(c, "MAX_HISTORY_BYTES_PER_RUN", size)
+    artifact = await asyncio.wait_for(
+        team.invoke(plan_id, "developer", team.request("second", "limit-2")), timeout=30
+    )
+    assert artifact.status == "completed" and artifact.invocation_id == "limit-2"
+    assert (await team.state(plan_id, "developer")).runs == 2, "the run handed over at its limit"
+
+
+async def _size_when_idle(handle):
+    """The run's history bytes once nothing is in flight and two looks a moment apart agree."""
+    first = await handle.describe()
+    await asyncio.sleep(0.5)
+    second = await handle.describe()
+    if first.history_length != second.history_length or second.raw_description.pending_activities:
+        return None
+    return second.raw_description.workflow_execution_info.history_size_bytes

@@ -131,6 +131,7 @@ class RoleSession:
         self._turns_this_run = 0
         self._max_events = c.MAX_EVENTS_PER_RUN  # decided in run() (PATCH_SHORTER_RUNS)
         self._running: str | None = None  # id of the invocation being run right now
+        self._parked = False  # the main loop waits for work (see _validate_invoke)
         self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = parsed.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
         self._reports_to_plan = False  # decided in run(): sessions recorded before it never report
@@ -180,6 +181,7 @@ class RoleSession:
                 and not self._unwritten
             ):
                 self._continue_as_new()
+            self._parked = True
             await workflow.wait_condition(
                 lambda: (
                     bool(self._state.pending)
@@ -188,6 +190,7 @@ class RoleSession:
                     or (self._rollover_due() and workflow.all_handlers_finished())
                 )
             )
+            self._parked = False
             if self._queue_first and self._state.pending and not self._trailing_due():
                 await self._run_next()
                 continue
@@ -1066,9 +1069,14 @@ class RoleSession:
             problem = self._queue_problem(request)
             if problem:
                 raise ApplicationError(problem, type=c.QUEUE_FULL_ERROR)
-            if self._rollover_due():
+            if self._rollover_due() and not self._parked:
                 # Hold new waiters back so the in-flight ones can finish and the run can hand
                 # over; without this, overlapping callers could keep a run open indefinitely.
+                # Not while the main loop is parked: the run is idle, and the roll-over is due
+                # only because this update's own workflow task took the run to its event limit.
+                # A rejected update leaves nothing in history, so the SDK does not re-check the
+                # main loop's condition for it: the run would stay idle and refuse every retry.
+                # Accepted, the update wakes the loop (its waiter hands over) and the run rolls.
                 raise ApplicationError(
                     "session is rolling over to a new run; retry in a moment",
                     type=c.ROLLING_OVER_ERROR,
