@@ -31,6 +31,25 @@ def workflow_id(data: dict) -> str:
     return started.get("workflowId") or LEGACY_WORKFLOW_ID
 
 
+def patch_ids(events: list[dict]) -> list[str]:
+    """The `workflow.patched` ids a history's markers record, in order."""
+    return [
+        json.loads(base64.b64decode(p["data"]))["id"]
+        for e in events
+        if "markerRecordedEventAttributes" in e
+        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
+    ]
+
+
+def scheduled_activities(events: list[dict]) -> list[str]:
+    """The activity type of every ActivityTaskScheduled event, in order."""
+    return [
+        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+        for e in events
+        if "activityTaskScheduledEventAttributes" in e
+    ]
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays_deterministically(path: Path):
     data = json.loads(path.read_text())
@@ -67,12 +86,7 @@ def test_a_history_covers_search_attributes_and_activity_summaries():
     history = json.loads(
         (Path(__file__).parent / "histories" / "role_session_operator_visibility.json").read_text()
     )
-    patches = [
-        json.loads(base64.b64decode(p["data"]))["id"]
-        for e in history["events"]
-        if "markerRecordedEventAttributes" in e
-        for p in e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"]
-    ]
+    patches = patch_ids(history["events"])
     assert patches == ["operator-visibility-v1"]
     text = json.dumps(history)
     for needle in ("RoleStatus", "TurnCount", "userMetadata", "retire", "summarize_turns"):
@@ -98,19 +112,10 @@ def test_histories_cover_rollover_refusal_and_failure():
 )
 def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts(name):
     history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
-    patches = [
-        json.loads(base64.b64decode(p["data"]))["id"]
-        for e in history["events"]
-        if "markerRecordedEventAttributes" in e
-        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
-    ]
+    patches = patch_ids(history["events"])
     for patch in ("one-turn-activity", "queue-before-trailing-work", "bounded-held-artifacts"):
         assert patch in patches
-    scheduled = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in history["events"]
-        if "activityTaskScheduledEventAttributes" in e
-    ]
+    scheduled = scheduled_activities(history["events"])
     assert "run_turn" in scheduled and "summarize_turns" in scheduled
     assert "load_role_brief" not in scheduled and "call_model" not in scheduled
     kinds = {e["eventType"] for e in history["events"]}
@@ -129,12 +134,7 @@ def test_histories_cover_one_activity_per_turn_queue_first_and_bounded_artifacts
 def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback(name):
     history = json.loads((HISTORY_DIR / f"{name}.json").read_text())
     events = history["events"]
-    patches = [
-        json.loads(base64.b64decode(p["data"]))["id"]
-        for e in events
-        if "markerRecordedEventAttributes" in e
-        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
-    ]
+    patches = patch_ids(events)
     assert "recent-turns-by-reference" in patches
     failed = [
         e["activityTaskFailedEventAttributes"]["failure"]
@@ -142,23 +142,14 @@ def test_a_history_covers_recent_turns_by_reference_and_the_verbatim_fallback(na
         if "activityTaskFailedEventAttributes" in e
     ]
     assert [f["applicationFailureInfo"]["type"] for f in failed] == ["ContextNotCached"]
-    scheduled = [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in events
-        if "activityTaskScheduledEventAttributes" in e
-    ]
+    scheduled = scheduled_activities(events)
     assert scheduled.count("run_turn") == 8 and "summarize_turns" in scheduled  # 7 turns + 1 re-send
 
 
 def test_a_history_covers_a_run_rolled_over_by_events():
     history = json.loads((HISTORY_DIR / "role_session_short_runs_20261125.json").read_text())
     events = history["events"]
-    patches = [
-        json.loads(base64.b64decode(p["data"]))["id"]
-        for e in events
-        if "markerRecordedEventAttributes" in e
-        for p in e["markerRecordedEventAttributes"]["details"].get("patch-data", {}).get("payloads", [])
-    ]
+    patches = patch_ids(events)
     assert "shorter-runs" in patches
     assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
     assert 900 <= len(events) <= 1_100, "the run ended near EVENTS_PER_RUN, long before 400 turns"

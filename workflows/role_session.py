@@ -465,14 +465,16 @@ class RoleSession:
                 )
             )
             return
+        await self._complete_turn(request, started, turn, used, brief.skills, reply)
+
+    async def _complete_turn(self, request: InvokeInput, started, turn: int, used, skills, reply) -> None:
+        """Keep a model's reply as the turn's verbatim record and its artifact, then compact."""
         reply = _bounded_reply(reply)
         self._state.recent_turns.append(
             Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
         )
         self._record(
-            self._artifact(
-                request, started, "completed", turn=turn, context=used, skills=brief.skills, reply=reply
-            )
+            self._artifact(request, started, "completed", turn=turn, context=used, skills=skills, reply=reply)
         )
         await self._compact()
 
@@ -547,16 +549,7 @@ class RoleSession:
             self._record(self._artifact(request, started, "refused", skills=result.skills, reason=reason))
             return
         self._take_turn()
-        reply = _bounded_reply(result.reply)
-        self._state.recent_turns.append(
-            Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
-        )
-        self._record(
-            self._artifact(
-                request, started, "completed", turn=turn, context=used, skills=result.skills, reply=reply
-            )
-        )
-        await self._compact()
+        await self._complete_turn(request, started, turn, used, result.skills, result.reply)
 
     async def _execute_turn(self, call: TurnInput, request: InvokeInput, turn: int) -> TurnResult:
         options = self._input.options
