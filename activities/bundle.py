@@ -11,7 +11,7 @@ from temporalio import activity
 
 from roleteam import constants as c
 from roleteam.bundle import bundle_root, write_artifact, write_plan
-from roleteam.models import ExecutionArtifact
+from roleteam.models import ArtifactBundleBatch, ExecutionArtifact
 from roleteam.plan_models import PlanBundleInput
 
 
@@ -20,6 +20,17 @@ def write_artifact_bundle(artifact: ExecutionArtifact) -> str:
     """Write one invocation's artifact; returns the file's path ("" when bundles are off)."""
     root = bundle_root()
     return str(write_artifact(root, artifact)) if root else ""
+
+
+@activity.defn(name=c.ACTIVITY_WRITE_ARTIFACT_BUNDLES)
+def write_artifact_bundles(batch: ArtifactBundleBatch) -> int:
+    """Write several invocations' artifacts, oldest first; returns how many files were written."""
+    root = bundle_root()
+    if not root:
+        return 0
+    for artifact in batch.artifacts:
+        write_artifact(root, artifact)
+    return len(batch.artifacts)
 
 
 @activity.defn(name=c.ACTIVITY_WRITE_PLAN_BUNDLE)

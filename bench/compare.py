@@ -54,7 +54,7 @@ from roleteam.plan_client import PlanTeam  # noqa: E402
 from roleteam.worker_runtime import build_worker  # noqa: E402
 
 SYSTEMS = ("naive", "roleteam")
-SETTLE_SECONDS = 1.0
+SETTLE_SECONDS = 0.5
 SHUTDOWN_SECONDS = 20.0
 
 
@@ -144,12 +144,20 @@ class System:
         self.task = asyncio.create_task(self.worker.run())
         await asyncio.sleep(0.2)
 
-    async def restart(self) -> None:
+    async def restart(self, plan: str | None = None, role: str | None = None) -> None:
         """A fresh worker: empty workflow cache, so the next task replays the whole run.
 
-        Waits a moment first so the role's trailing work (roleteam's report to its Plan) is done:
-        a workflow task abandoned by a stopping worker would cost a 10 s task timeout instead.
+        Waits first until the role's trailing work (roleteam's batched reports to its Plan and
+        bundle files) is done, and a moment more: a workflow task left to a stopped worker's
+        sticky queue costs a 5 s schedule-to-start timeout (10 s for a task it abandoned) instead.
         """
+        if self.name == "roleteam" and plan and role:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                state = await self.team.state(plan, role)
+                if not (state.unreported or state.unwritten or state.pending or state.running_invocation_id):
+                    break
+                await asyncio.sleep(0.05)
         await asyncio.sleep(SETTLE_SECONDS)
         try:
             await asyncio.wait_for(self.worker.shutdown(), SHUTDOWN_SECONDS)
@@ -263,11 +271,11 @@ async def cold(system: System, plan: str, role: str, args, tag: str) -> dict:
     have the role cached (evicted): the difference is the worker's own start-up (sandbox imports)."""
     fresh, evicted = [], []
     for n in range(args.cold_samples):
-        await system.restart()
+        await system.restart(plan, role)
         began = time.perf_counter()
         await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"{tag}-fresh-{n}")
         fresh.append((time.perf_counter() - began) * 1000)
-        await system.restart()
+        await system.restart(plan, role)
         await system.invoke(f"{plan}-other", role, prompt_of(n, args.prompt_bytes), f"{tag}-warm-{n}")
         began = time.perf_counter()
         await system.invoke(plan, role, prompt_of(n, args.prompt_bytes), f"{tag}-evicted-{n}")

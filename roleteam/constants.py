@@ -138,6 +138,7 @@ DELEGATED_WORKFLOW_TYPE = "DelegatedRun"
 SCHEDULED_WORKFLOW_TYPE = "ScheduledInvocation"
 
 SIGNAL_ROLE_EVENT = "role_event"  # RoleSession -> Plan: an artifact or a lifecycle change
+SIGNAL_ROLE_EVENTS = "role_events"  # RoleSession -> Plan: several role_event reports in order
 SIGNAL_PLAN_DIRECTIVE = "plan_directive"  # Plan -> RoleSession: waivers and budget state
 UPDATE_PLAN_OPEN = "open"
 UPDATE_REVIEW = "review"
@@ -163,8 +164,18 @@ PATCH_PLAN_VISIBILITY = "plan-visibility"
 PATCH_ROLE_BUNDLE = "role-bundle"
 # Plan and RoleSession: a delivered outbox message leaves by identity (a newer one may replace it).
 PATCH_OUTBOX_BY_IDENTITY = "outbox-by-identity"
+# Plan: one marker for the behaviours patched in before it (each `workflow.patched` call writes a
+# marker and a TemporalChangeVersion upsert). Runs with it also read their start-up state
+# (recovery, team template) by local activity, and their directives say they take `role_events`
+# batches (PlanDirective.takes_role_events). Older runs decide each behaviour by its own patch.
+PATCH_PLAN_V2 = "plan-v2"
 ACTIVITY_WRITE_PLAN_BUNDLE = "write_plan_bundle"  # local activity: the plan's files on disk
 ACTIVITY_WRITE_ARTIFACT_BUNDLE = "write_artifact_bundle"  # local activity: one artifact's file
+ACTIVITY_WRITE_ARTIFACT_BUNDLES = "write_artifact_bundles"  # local activity: several artifacts
+# Reports a role session sends the plan in one `role_events` signal (and artifacts per bundle
+# write): at most this many, and at most this many bytes of reports unless a single one is larger.
+MAX_REPORTS_PER_BATCH = 64
+MAX_REPORT_BATCH_BYTES = 256 * 1024
 
 # Error types raised across the wire by the Plan workflow.
 INVALID_PLAN_INPUT_ERROR = "InvalidPlanInput"

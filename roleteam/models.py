@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from roleteam.constants import (
     INVOCATION_ID_PATTERN,
@@ -22,6 +22,7 @@ from roleteam.constants import (
     MAX_FILES_TOTAL_BYTES,
     MAX_PROMPT_BYTES,
     MAX_REASON_CHARS,
+    MAX_REPORTS_PER_BATCH,
     MAX_REQUESTED_BY_CHARS,
     MIN_CONTEXT_TOKEN_BUDGET,
 )
@@ -207,6 +208,15 @@ class ExecutionArtifact(BaseModel):
     delegated_workflow_id: str | None = None  # mode delegated: the one-off child workflow that ran it
 
 
+class ArtifactBundleBatch(BaseModel):
+    """Input of the local activity `write_artifact_bundles`: artifacts to write, oldest first.
+
+    A local activity's input never enters history; the batch is bounded all the same.
+    """
+
+    artifacts: list[ExecutionArtifact] = Field(default_factory=list, max_length=MAX_REPORTS_PER_BATCH)
+
+
 class SessionInput(BaseModel):
     """Start input of `RoleSession`. Only `plan_id` and `role` are needed to start."""
 
@@ -274,6 +284,9 @@ class RoleState(BaseModel):
     budget_warning: str | None = None
     budget_refusal: str | None = None
     plan_waived_skills: list[str] = []
+    # Reports not yet delivered to the plan and artifacts not yet in the bundle (sent in batches).
+    unreported: int = 0
+    unwritten: int = 0
 
 
 # --- activity messages -------------------------------------------------------------------

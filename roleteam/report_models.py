@@ -128,6 +128,16 @@ class RoleEvent(BaseModel):
     at: datetime
 
 
+class RoleEventBatch(BaseModel):
+    """Signal `role_events`: a role session's reports, oldest first, in one signal.
+
+    Sent by RoleSession (internal) since patch `reports-in-batches`; each item is handled exactly
+    as a `role_event` signal would be.
+    """
+
+    events: Annotated[list[RoleEvent], Field(max_length=64)] = []
+
+
 class PlanSkillWaiver(BaseModel):
     """A skill the Lead waived for this plan (for one role, or every role when `role` is null)."""
 
@@ -144,6 +154,9 @@ class PlanDirective(BaseModel):
     budget_warning: Short | None = None
     budget_refusal: Short | None = None
     version: int = 0
+    # The plan takes several reports in one `role_events` signal (plans since patch
+    # `plan-v2`); sessions send older plans one `role_event` per report.
+    takes_role_events: bool = False
 
 
 class FindingsEvidence(BaseModel):

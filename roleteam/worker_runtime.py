@@ -13,7 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from roleteam import tracing
 from roleteam.activities import ALL_ACTIVITIES, TurnActivities
-from roleteam.activities.bundle import write_artifact_bundle, write_plan_bundle
+from roleteam.activities.bundle import write_artifact_bundle, write_artifact_bundles, write_plan_bundle
 from roleteam.activities.delivery import DeliveryActivities
 from roleteam.activities.plan_recovery import PlanRecoveryActivities
 from roleteam.activities.recovery import RecoveryActivities
@@ -156,6 +156,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
             delivery.deliver_invocation,
             PlanRecoveryActivities(client).recover_plan_state,
             write_artifact_bundle,
+            write_artifact_bundles,
             write_plan_bundle,
         ],
         interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],

@@ -66,14 +66,26 @@ async def test_every_activity_carries_a_summary_naming_its_invocation_and_turn(
     summaries = []
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            assert event.HasField("user_metadata"), event.activity_task_scheduled_event_attributes
             activity = event.activity_task_scheduled_event_attributes.activity_type.name
-            text = client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
-            summaries.append(f"{activity} • {text}")
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and "data" in (
+            details := event.marker_recorded_event_attributes.details
+        ):
+            activity = json.loads(details["data"].payloads[0].data)["activity_type"]  # a local activity
+        else:
+            continue
+        assert event.HasField("user_metadata"), event
+        text = client.data_converter.payload_converter.from_payload(event.user_metadata.summary)
+        summaries.append(f"{activity} • {text}")
     # The UI shows each as `type • summary`. A fresh session first looks for a closed run to take
-    # up, and reports to its plan; the invocations' own activities follow.
+    # up (a local activity), and reports to its plan; the invocations' own activities follow, and
+    # their bundle files are written in batches.
     assert summaries[0] == "recover_role_state • take up the latest closed run's state"
-    work = [s for s in summaries if not s.startswith(("recover_role_state", "report_to_plan"))]
+    assert any(s.startswith("write_artifact_bundles • ") and s.endswith(" bundle files") for s in summaries)
+    work = [
+        s
+        for s in summaries
+        if not s.startswith(("recover_role_state", "report_to_plan", "write_artifact_bundles"))
+    ]
     # One activity per invocation resolves the role's skills and calls the model (run_turn).
     assert work[:2] == [
         "run_turn • inv-0 · turn 1 · developer",

@@ -21,7 +21,7 @@ from roleteam.plan_models import (
     ReviewInput,
     WaiveInput,
 )
-from roleteam.report_models import PlanDirective, RoleEvent
+from roleteam.report_models import PlanDirective, RoleEvent, RoleEventBatch
 from roleteam.workflows.findings import parse_reply
 from tests.helpers import eventually, temporal
 from tests.plan_helpers import BUG, finding_json
@@ -36,6 +36,7 @@ MODELS = [
     PlanLifecycleInput,
     PlanInput,
     RoleEvent,
+    RoleEventBatch,
     PlanDirective,
 ]
 

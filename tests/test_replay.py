@@ -153,3 +153,34 @@ def test_a_history_covers_a_run_rolled_over_by_events():
     assert "shorter-runs" in patches
     assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
     assert 900 <= len(events) <= 1_100, "the run ended near EVENTS_PER_RUN, long before 400 turns"
+
+
+def signals_sent(events: list[dict]) -> list[str]:
+    """The signal name of every SignalExternalWorkflowExecutionInitiated event, in order."""
+    return [
+        e["signalExternalWorkflowExecutionInitiatedEventAttributes"]["signalName"]
+        for e in events
+        if "signalExternalWorkflowExecutionInitiatedEventAttributes" in e
+    ]
+
+
+def test_histories_cover_one_consolidated_patch_and_reports_in_batches():
+    session = json.loads((HISTORY_DIR / "role_session_v2_20261125.json").read_text())["events"]
+    assert patch_ids(session) == ["session-v2"]  # one marker instead of one per behaviour
+    sent = signals_sent(session)
+    assert sent.count("role_events") >= 2 and sent[0] == "role_event", sent  # joined goes alone
+    types = [e["eventType"] for e in session]
+    assert "EVENT_TYPE_TIMER_FIRED" in types and "EVENT_TYPE_TIMER_CANCELED" in types  # delay, count
+    assert scheduled_activities(session).count("run_turn") == 24
+    finding = json.loads((HISTORY_DIR / "role_session_v2_finding_20261125.json").read_text())["events"]
+    assert patch_ids(finding) == ["session-v2"]
+    assert scheduled_activities(finding) == ["run_turn", "report_to_plan"]  # started the plan
+    plan = json.loads((HISTORY_DIR / "plan_v2_20261125.json").read_text())["events"]
+    assert patch_ids(plan) == ["plan-v2"]
+    received = [
+        e["workflowExecutionSignaledEventAttributes"]["signalName"]
+        for e in plan
+        if "workflowExecutionSignaledEventAttributes" in e
+    ]
+    assert "role_events" in received and "role_event" in received
+    assert scheduled_activities(plan) == []  # start-up reads by local activity

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from roleteam.report_models import (
         RoleEvent,
+        RoleEventBatch,
     )
     from roleteam.workflows import plan_findings as ledger
     from roleteam.workflows import plan_team as team
@@ -69,6 +70,8 @@ class PlanWorkflow:
         self._upserted: dict[str, object] = {}
         self._dirty = True  # the plan's state changed since it was last published
         self._ignored_bytes = 0  # payload bytes of signals outside the contract, this run
+        self._v2 = False  # decided in run() (PATCH_PLAN_V2)
+        self._takes_batches = False
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -76,7 +79,9 @@ class PlanWorkflow:
     async def run(self, input: Any = None) -> None:
         """Load the team template once, then deliver the outbox and roll over when due."""
         self._check_start_input()
-        if self._state is None and workflow.patched(c.PATCH_PLAN_RECOVER):
+        self._v2 = workflow.patched(c.PATCH_PLAN_V2)
+        self._takes_batches = self._v2
+        if self._state is None and (self._v2 or workflow.patched(c.PATCH_PLAN_RECOVER)):
             self._state = await self._recover()
         if self._state is None:
             self._state = PlanCarried(template=await self._load_template(self._input.team))
@@ -85,7 +90,7 @@ class PlanWorkflow:
         for event in self._early_events:
             self._on_role_event(event)
         self._early_events = []
-        visible = workflow.patched(c.PATCH_PLAN_VISIBILITY)
+        visible = self._v2 or workflow.patched(c.PATCH_PLAN_VISIBILITY)
         while True:
             if visible and self._dirty:
                 await self._publish()
@@ -102,7 +107,9 @@ class PlanWorkflow:
                 item = self._state.outbox[0]
                 await self._deliver(item)
                 # Handlers may have replaced the queue meanwhile (a newer directive for the role).
-                drop_delivered(self._state.outbox, item, lambda: workflow.patched(c.PATCH_OUTBOX_BY_IDENTITY))
+                drop_delivered(
+                    self._state.outbox, item, lambda: self._v2 or workflow.patched(c.PATCH_OUTBOX_BY_IDENTITY)
+                )
 
     def _check_start_input(self) -> None:
         problems = [self._problem] if self._problem else []
@@ -115,9 +122,15 @@ class PlanWorkflow:
         if problems:
             raise ApplicationError("; ".join(problems), type=c.INVALID_PLAN_INPUT_ERROR, non_retryable=True)
 
+    def _activity(self, *args, **kwargs):
+        """Start-up reads: local activities in current runs (no server round trip each)."""
+        if self._v2:
+            return workflow.execute_local_activity(*args, **kwargs)
+        return workflow.execute_activity(*args, **kwargs)
+
     async def _load_template(self, name: str | None) -> TeamTemplate:
         try:
-            return await workflow.execute_activity(
+            return await self._activity(
                 c.ACTIVITY_LOAD_TEAM_TEMPLATE,
                 TeamRequest(name=name),
                 summary=f"team template {name or '(default)'}",
@@ -136,7 +149,7 @@ class PlanWorkflow:
         """A fresh run takes up the state of the plan's latest closed run (e.g. a terminated one)."""
         info = workflow.info()
         try:
-            found = await workflow.execute_activity(
+            found = await self._activity(
                 c.ACTIVITY_RECOVER_PLAN_STATE,
                 RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
                 summary="take up the state of the latest closed run",
@@ -240,6 +253,19 @@ class PlanWorkflow:
         if isinstance(event, str):
             workflow.logger.warning("role_event dropped: %s", event)
             return
+        self._take_role_event(event)
+
+    @workflow.signal(name=c.SIGNAL_ROLE_EVENTS)
+    def role_events(self, raw: Any) -> None:
+        """Signal `role_events` (RoleEventBatch): several reports of role sessions, oldest first."""
+        batch = parse_wire(RoleEventBatch, raw)
+        if isinstance(batch, str):
+            workflow.logger.warning("role_events dropped: %s", batch)
+            return
+        for event in batch.events:
+            self._take_role_event(event)
+
+    def _take_role_event(self, event: RoleEvent) -> None:
         if event.plan_id != self._input.plan_id or not c.ROLE_ID_PATTERN.fullmatch(event.role):
             workflow.logger.warning(
                 "role_event for %s/%s dropped: not this plan", event.plan_id[:64], event.role[:40]
@@ -259,7 +285,7 @@ class PlanWorkflow:
         workflow.logger.warning("ignoring signal %r: not part of the Plan contract", name[:100])
 
     def _on_role_event(self, event: RoleEvent) -> None:
-        apply_role_event(self._state, event, self._roles(), workflow.now())
+        apply_role_event(self._state, event, self._roles(), workflow.now(), self._takes_batches)
         self._dirty = True
 
     # --- Lead and operator updates ---------------------------------------------------------
@@ -356,7 +382,7 @@ class PlanWorkflow:
             expires_at=request.expires_at,
         )
         message = team.waive(self._state, waiver, self._roles(), now)
-        team.queue_directives(self._state, now)
+        team.queue_directives(self._state, now, takes_batches=self._takes_batches)
         return self._result(message)
 
     @workflow.update(name=c.UPDATE_SET_BUDGET)
@@ -373,7 +399,7 @@ class PlanWorkflow:
             roles = ", ".join(sorted(self._roles()))
             raise ledger.Refusal(f"role {request.role!r} is not a role of this plan; use one of {roles}")
         message = team.set_budget(self._state, request.role, request.tokens)
-        team.queue_directives(self._state, workflow.now())
+        team.queue_directives(self._state, workflow.now(), takes_batches=self._takes_batches)
         return self._result(message)
 
     @workflow.update(name=c.UPDATE_HALT)

@@ -27,8 +27,10 @@ from roleteam.workflows import plan_team as team
 MAX_NOTES = 20
 
 
-def apply_role_event(state: PlanCarried, event: RoleEvent, roles: set[str], now: datetime) -> None:
-    """Fold one `role_event` into the plan's state."""
+def apply_role_event(
+    state: PlanCarried, event: RoleEvent, roles: set[str], now: datetime, takes_batches: bool = False
+) -> None:
+    """Fold one `role_event` into the plan's state (`takes_batches`: see queue_directives)."""
     was_started = event.role in state.roster and state.roster[event.role].status != "not_started"
     team.apply_snapshot(state, event)
     if not was_started or event.kind != "artifact":
@@ -37,7 +39,7 @@ def apply_role_event(state: PlanCarried, event: RoleEvent, roles: set[str], now:
         if team.seen_before(state, event.role, event.entry.invocation_id):
             return
         _apply_artifact(state, event, roles, now)
-    team.queue_directives(state, now, None if event.kind == "artifact" else [event.role])
+    team.queue_directives(state, now, None if event.kind == "artifact" else [event.role], takes_batches)
 
 
 def _keep_role_in_line(state: PlanCarried, role: str) -> None:

@@ -191,7 +191,7 @@ def skill_waivers_for(state: PlanCarried, role: str, now: datetime) -> list[Plan
 # --- directives: what each role session must know --------------------------------------------
 
 
-def directive_for(state: PlanCarried, role: str, now: datetime) -> PlanDirective:
+def directive_for(state: PlanCarried, role: str, now: datetime, takes_batches: bool = False) -> PlanDirective:
     warning = refusal = None
     for scope in (role, PLAN_SCOPE):
         view = budget_view(state, scope)
@@ -206,16 +206,24 @@ def directive_for(state: PlanCarried, role: str, now: datetime) -> PlanDirective
                 f"{what} token budget is {view.used * 100 // view.limit}% used ({view.used} of {view.limit})"
             )
     return PlanDirective(
-        skill_waivers=skill_waivers_for(state, role, now), budget_warning=warning, budget_refusal=refusal
+        skill_waivers=skill_waivers_for(state, role, now),
+        budget_warning=warning,
+        budget_refusal=refusal,
+        takes_role_events=takes_batches,
     )
 
 
-def queue_directives(state: PlanCarried, now: datetime, roles: list[str] | None = None) -> None:
-    """Queue a directive for each started role whose directive changed since last sent."""
+def queue_directives(
+    state: PlanCarried, now: datetime, roles: list[str] | None = None, takes_batches: bool = False
+) -> None:
+    """Queue a directive for each started role whose directive changed since last sent.
+
+    `takes_batches`: the plan's run handles `role_events` (see PlanDirective.takes_role_events).
+    """
     for role in roles if roles is not None else list(state.roster):
         if state.roster.get(role) is None or state.roster[role].status == "not_started":
             continue
-        directive = directive_for(state, role, now)
+        directive = directive_for(state, role, now, takes_batches)
         key = digest(directive.model_dump_json())
         if state.directives.get(role) == key:
             continue

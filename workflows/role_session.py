@@ -7,6 +7,7 @@ a bounded state, so Temporal's history stays small however long the plan lives.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     import roleteam.constants as c
     import roleteam.search_attributes as sa
     from roleteam.models import (
+        ArtifactBundleBatch,
         ArtifactQuery,
         CarriedState,
         ContextUsed,
@@ -50,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         PlanDirective,
         ReplyFindings,
         RoleEvent,
+        RoleEventBatch,
         RoleSnapshot,
     )
     from roleteam.timefmt import format_time
@@ -64,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from roleteam.workflows.findings import parse_reply
     from roleteam.workflows.ledger import ArtifactLedger, remember
     from roleteam.workflows.outbox import drop_delivered
+    from roleteam.workflows.report_batches import any_urgent, next_batch
     from roleteam.workflows.visibility import activity_summary, details_markdown, outcome
     from roleteam.workflows.wire import parse_wire, raw_field, root_cause
 
@@ -100,6 +104,18 @@ PATCH_TURNS_BY_REFERENCE = "recent-turns-by-reference"
 # machine. Older runs rolled over at MAX_EVENTS_PER_RUN.
 PATCH_SHORTER_RUNS = "shorter-runs"
 EVENTS_PER_RUN = 1_000
+# One marker for every behaviour above (and the ones below), in runs recorded since: each
+# `workflow.patched` call writes a marker and an upsert of TemporalChangeVersion, about 26 events
+# and 3.5 KB at the start of every run for the thirteen patches before it. A run recorded before
+# it has no such marker and decides each behaviour by its own patch, as it did. Runs with it also:
+# - take up a closed run's state with a local activity (no server round trip before the first turn);
+# - leave the trailing work (plan reports, bundle files, the TurnCount attribute) to a reporter
+#   coroutine beside the main loop, so the next invocation never waits for it. Routine artifact
+#   reports wait up to REPORT_DELAY_SECONDS (or TRAILING_BATCH of them) and go to the plan in one
+#   `role_events` signal when the plan takes them; anything the plan acts on (lifecycle,
+#   findings, decisions, answers, remediations, failures, budgets near their limit) goes at once.
+PATCH_SESSION_V2 = "session-v2"
+REPORT_DELAY_SECONDS = 1.0
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -147,6 +163,10 @@ class RoleSession:
         self._queue_first = False
         self._news_first = False
         self._by_reference = False
+        self._batched = False
+        self._v2: bool | None = None  # see _current
+        self._delivered_snapshot: RoleSnapshot | None = None  # in the report last sent to the plan
+        self._flushing = False  # the reporter is publishing what it flushed (see _publish)
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -154,22 +174,26 @@ class RoleSession:
     async def run(self, input: Any = None) -> None:
         self._check_start_input(self._input)
         fresh = not workflow.info().continued_run_id and self._input.carried is None
-        if fresh and workflow.patched(RECOVER_PATCH):
+        current = self._current()
+        if fresh and (current or workflow.patched(RECOVER_PATCH)):
             await self._recover()
-        self._reports_to_plan = workflow.patched(c.PATCH_PLAN_REPORTING)
-        self._delegates = workflow.patched(c.PATCH_DELEGATED_CHILD)
-        self._bundles = workflow.patched(c.PATCH_ROLE_BUNDLE)
-        self._one_trip = workflow.patched(PATCH_ONE_TURN_ACTIVITY)
-        self._queue_first = workflow.patched(PATCH_QUEUE_FIRST)
-        self._news_first = self._queue_first and workflow.patched(PATCH_PLAN_NEWS_FIRST)
-        self._by_reference = workflow.patched(PATCH_TURNS_BY_REFERENCE)
-        if workflow.patched(PATCH_SHORTER_RUNS):
+        self._reports_to_plan = current or workflow.patched(c.PATCH_PLAN_REPORTING)
+        self._delegates = current or workflow.patched(c.PATCH_DELEGATED_CHILD)
+        self._bundles = current or workflow.patched(c.PATCH_ROLE_BUNDLE)
+        self._one_trip = current or workflow.patched(PATCH_ONE_TURN_ACTIVITY)
+        self._queue_first = current or workflow.patched(PATCH_QUEUE_FIRST)
+        self._news_first = current or (self._queue_first and workflow.patched(PATCH_PLAN_NEWS_FIRST))
+        self._by_reference = current or workflow.patched(PATCH_TURNS_BY_REFERENCE)
+        if current or workflow.patched(PATCH_SHORTER_RUNS):
             self._max_events = EVENTS_PER_RUN
-        if workflow.patched(PATCH_BOUNDED_ARTIFACTS):
+        if current or workflow.patched(PATCH_BOUNDED_ARTIFACTS):
             self._artifacts.bound(c.MAX_HELD_ARTIFACTS, c.MAX_HELD_ARTIFACT_BYTES)
+        self._batched = current
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
         self._publish()
+        if self._batched:
+            await self._serve_with_reporter()
         while True:
             # Roll over once no handler is in flight and the plan has every report. When a
             # roll-over is due, waiters for queued invocations let go (see invoke_and_wait), so
@@ -202,6 +226,122 @@ class RoleSession:
             if self._state.pending:
                 await self._run_next()
 
+    async def _serve_with_reporter(self) -> None:
+        """The main loop of runs with PATCH_SESSION_V2: invocations only; the reporter
+        does the trailing work beside it. Ends by continue-as-new."""
+        reporter = asyncio.create_task(self._report_in_batches())
+
+        def can_roll_over() -> bool:
+            return self._rollover_due() and workflow.all_handlers_finished() and not self._trailing()
+
+        while True:
+            if can_roll_over():
+                self._continue_as_new()
+            self._parked = True
+            await workflow.wait_condition(
+                lambda: (
+                    (bool(self._state.pending) and not self._rollover_due())
+                    or can_roll_over()
+                    or reporter.done()
+                )
+            )
+            self._parked = False
+            if reporter.done():
+                reporter.result()  # a bug in the reporter fails the task here, never a silent stall
+                raise RuntimeError("the reporter stopped")
+            if self._state.pending and not self._rollover_due():
+                await self._run_next()
+
+    def _trailing(self) -> bool:
+        return bool(self._state.plan_outbox) or bool(self._unwritten)
+
+    async def _report_in_batches(self) -> None:
+        """Deliver plan reports and write bundle files in batches, beside the main loop."""
+        while True:
+            await workflow.wait_condition(self._trailing)
+            if not self._report_due():
+                try:
+                    await workflow.wait_condition(
+                        self._report_due, timeout=timedelta(seconds=REPORT_DELAY_SECONDS)
+                    )
+                except TimeoutError:
+                    pass  # routine reports have waited long enough
+            # Reports first: the plan acts on them; a bundle write (a local activity) holds up the
+            # completion of the workflow task it runs in, so it goes in a later one when it can.
+            await self._flush_report_batches()
+            await self._write_bundle_batches()
+            self._flushing = True
+            try:
+                self._publish()
+            finally:
+                self._flushing = False
+
+    def _report_due(self) -> bool:
+        outbox = self._state.plan_outbox
+        return (
+            self._rollover_due()
+            or len(outbox) >= TRAILING_BATCH
+            or len(self._unwritten) >= TRAILING_BATCH
+            or any_urgent(outbox, self._state.directive, self._delivered_snapshot)
+        )
+
+    async def _write_bundle_batches(self) -> None:
+        """Write unwritten artifacts to the plan bundle, a batch per local activity."""
+        while self._unwritten:
+            ids = self._unwritten[: c.MAX_REPORTS_PER_BATCH]
+            artifacts = [a for a in map(self._artifacts.get, ids) if a is not None]
+            if artifacts:
+                try:
+                    await workflow.execute_local_activity(
+                        c.ACTIVITY_WRITE_ARTIFACT_BUNDLES,
+                        ArtifactBundleBatch(artifacts=artifacts),
+                        start_to_close_timeout=timedelta(seconds=30),
+                        retry_policy=RetryPolicy(maximum_attempts=3),
+                        summary=self._summary(f"{len(artifacts)} bundle files"),
+                    )
+                except ActivityError as err:
+                    workflow.logger.warning("%d artifacts not written: %s", len(artifacts), root_cause(err))
+            # Only ever appended to meanwhile: the written ones are still the first.
+            del self._unwritten[: len(ids)]
+        self._artifacts.trim()  # the artifacts held only until written can go now
+
+    async def _flush_report_batches(self) -> None:
+        """Deliver queued reports in order: several per `role_events` signal when the plan takes
+        them (its directive says so), else one `role_event` each; a plan that is not running is
+        started with the report (see _report)."""
+        plan = workflow.get_external_workflow_handle(c.plan_workflow_id(self._input.plan_id))
+        while self._state.plan_outbox:
+            batch = next_batch(
+                self._state.plan_outbox,
+                self._state.directive,
+                c.MAX_REPORTS_PER_BATCH,
+                c.MAX_REPORT_BATCH_BYTES,
+            )
+            try:
+                if len(batch) > 1:
+                    await plan.signal(c.SIGNAL_ROLE_EVENTS, RoleEventBatch(events=batch))
+                else:
+                    await plan.signal(c.SIGNAL_ROLE_EVENT, batch[0])
+            except FailureError:
+                for event in batch:  # the plan is not running (yet, or any more)
+                    await self._start_plan_with(event)
+            for event in batch:
+                drop_delivered(self._state.plan_outbox, event, lambda: True)
+            self._delivered_snapshot = batch[-1].snapshot
+
+    async def _start_plan_with(self, event: RoleEvent) -> None:
+        try:
+            await workflow.execute_activity(
+                c.ACTIVITY_REPORT_TO_PLAN,
+                event,
+                summary=self._summary(f"plan:{self._input.plan_id}", f"{event.kind} report {event.seq}"),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            )
+        except ActivityError as err:
+            workflow.logger.warning("report %d to the plan not delivered: %s", event.seq, root_cause(err))
+
     async def _run_next(self) -> None:
         request = self._state.pending.pop(0)
         self._running = request.invocation_id
@@ -224,8 +364,10 @@ class RoleSession:
         """Take up the latest closed run's state (after a terminate, say), keeping what arrived
         meanwhile; the trail records where it came from."""
         info = workflow.info()
+        # A local activity in current runs: no round trip through the server before the first turn.
+        run = workflow.execute_local_activity if self._current() else workflow.execute_activity
         try:
-            found = await workflow.execute_activity(
+            found = await run(
                 c.ACTIVITY_RECOVER_ROLE_STATE,
                 RecoverInput(workflow_id=info.workflow_id, run_id=info.run_id),
                 result_type=RecoveredState,
@@ -296,7 +438,7 @@ class RoleSession:
         state = self._state.model_copy()
         state.runs += 1
         state.recent_artifacts = self._artifacts_to_carry()
-        if workflow.patched(CARRY_REFUSALS_PATCH):
+        if self._current() or workflow.patched(CARRY_REFUSALS_PATCH):
             carried = {a.invocation_id for a in state.recent_artifacts}
             state.recent_refusals = refusals_to_carry(
                 [a for a in self._artifacts.values() if a.invocation_id not in carried]
@@ -755,8 +897,14 @@ class RoleSession:
     def _visibility(self) -> bool:
         """Whether this run upserts search attributes and labels activities (not in old runs)."""
         if self._visible is None:
-            self._visible = workflow.patched(PATCH_OPERATOR_VISIBILITY)
+            self._visible = self._current() or workflow.patched(PATCH_OPERATOR_VISIBILITY)
         return self._visible
+
+    def _current(self) -> bool:
+        """Whether this run was recorded with PATCH_SESSION_V2 (every behaviour patched in so far)."""
+        if self._v2 is None:
+            self._v2 = workflow.patched(PATCH_SESSION_V2)
+        return self._v2
 
     def _summary(self, *parts: object) -> str | None:
         return activity_summary(*parts) if self._visibility() else None
@@ -785,13 +933,15 @@ class RoleSession:
             sa.SKILL_COMPLIANCE: self._state.compliance,
             sa.TURN_COUNT: self._state.turns,
         }
-        changed = [
-            key.value_set(value)
+        changed = {
+            key.name: key.value_set(value)
             for key, value in values.items()
             if value is not None and self._upserted.get(key.name) != value
-        ]
+        }
+        if self._batched and not self._flushing and set(changed) == {sa.TURN_COUNT.name}:
+            return  # only the turn count moved: the reporter upserts it with its next batch
         if changed:
-            workflow.upsert_search_attributes(changed)
+            workflow.upsert_search_attributes(list(changed.values()))
             self._upserted.update({k.name: v for k, v in values.items() if v is not None})
 
     def _remember(self, invocation_id: str, status) -> None:
@@ -930,7 +1080,7 @@ class RoleSession:
         """Whether the request is to be queued: an unknown id, or a retry of a failed one."""
         if not self._known(request.invocation_id):
             return True
-        return self._retrying(request) and workflow.patched(c.PATCH_RETRY_FAILED)
+        return self._retrying(request) and (self._current() or workflow.patched(c.PATCH_RETRY_FAILED))
 
     def _known(self, invocation_id: str) -> bool:
         return (
@@ -1143,6 +1293,8 @@ class RoleSession:
             budget_warning=s.directive.budget_warning if s.directive else None,
             budget_refusal=s.directive.budget_refusal if s.directive else None,
             plan_waived_skills=[w.skill for w in s.directive.skill_waivers] if s.directive else [],
+            unreported=len(s.plan_outbox),
+            unwritten=len(self._unwritten),
         )
 
     @workflow.query(name=c.QUERY_ARTIFACT)
