@@ -136,16 +136,13 @@ async def test_the_plan_rolls_over_with_everything_kept(team, plans, worker, pla
     await plans.waive(plan_id, "role", "release-manager", "no release")
     for n in range(12):
         await team.invoke(plan_id, "developer", team.request(f"step {n}", f"d-{n}"))
-    import asyncio
 
-    await asyncio.sleep(3)
-    state = await plans.state(plan_id)
-    print(state.runs, state.history_events, state.lineage.by_status, state.outbox, state.lineage.total)
-    h = await plans.handle(plan_id).fetch_history()
-    for e in h.events[:1]:
-        print(str(e)[:3000])
-    print(state.runs, state.history_events, state.lineage.by_status, state.outbox)
-    assert state.runs >= 2
+    async def all_reported():
+        state = await plans.state(plan_id)
+        assert state.lineage.total == 13 and state.runs >= 2, (state.lineage.total, state.runs)
+        return state
+
+    state = await eventually(all_reported)
     assert [f.id for f in state.findings] == ["F-0001"]
     assert [w.name for w in state.waivers] == ["release-manager"]
     developer = next(e for e in state.roster if e.role == "developer")

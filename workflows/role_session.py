@@ -166,6 +166,7 @@ class RoleSession:
         self._batched = False
         self._v2: bool | None = None  # see _current
         self._delivered_snapshot: RoleSnapshot | None = None  # in the report last sent to the plan
+        self._joining = False  # the `joined` report of a fresh session is still on its way
         self._flushing = False  # the reporter is publishing what it flushed (see _publish)
 
     # --- main loop -------------------------------------------------------------------------
@@ -191,6 +192,9 @@ class RoleSession:
         self._batched = current
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
+            # The first invocation runs while the report is on its way, but its caller hears back
+            # only once the plan has it: `roleteam plan …` right after a first invoke finds the plan.
+            self._joining = self._batched
         self._publish()
         if self._batched:
             await self._serve_with_reporter()
@@ -328,6 +332,8 @@ class RoleSession:
             for event in batch:
                 drop_delivered(self._state.plan_outbox, event, lambda: True)
             self._delivered_snapshot = batch[-1].snapshot
+            if any(event.kind == "joined" for event in batch):
+                self._joining = False  # delivered, or given up on (logged): callers go on
 
     async def _start_plan_with(self, event: RoleEvent) -> None:
         try:
@@ -1170,6 +1176,8 @@ class RoleSession:
             self._enqueue(request)
 
         def done() -> bool:
+            if self._joining:
+                return False  # see run(): the plan learns of this session first
             return invocation_id in self._artifacts or digest(invocation_id) in self._state.seen
 
         def handed_over() -> bool:
