@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from roleteam import constants as c
-from roleteam.bundle import bundle_root, write_artifact, write_plan
+from roleteam.bundle import bundle_root, write_artifact, write_artifacts, write_plan
 from roleteam.models import ArtifactBundleBatch, ExecutionArtifact
 from roleteam.plan_models import PlanBundleInput
 
@@ -28,9 +28,7 @@ def write_artifact_bundles(batch: ArtifactBundleBatch) -> int:
     root = bundle_root()
     if not root:
         return 0
-    for artifact in batch.artifacts:
-        write_artifact(root, artifact)
-    return len(batch.artifacts)
+    return len(write_artifacts(root, batch.artifacts))
 
 
 @activity.defn(name=c.ACTIVITY_WRITE_PLAN_BUNDLE)

@@ -33,6 +33,7 @@ from roleteam.models import (
     TurnResult,
     TurnSpan,
     span_digest,
+    text_digest,
     turn_digest,
 )
 
@@ -56,24 +57,7 @@ class TurnActivities:
     @activity.defn(name=ACTIVITY_RUN_TURN)
     async def run_turn(self, request: TurnInput) -> TurnResult:
         session = activity.info().workflow_id or ""
-        if request.recent_refs or request.recent_span is not None:
-            resolved = (
-                self._turns.resolve_span(session, request.recent_span)
-                if request.recent_span is not None
-                else self._turns.resolve(session, request.recent_refs)
-            )
-            if resolved is None:
-                raise ApplicationError(
-                    "the recent turns are not held by this worker; the session sends them verbatim",
-                    type=CONTEXT_NOT_CACHED_ERROR,
-                    non_retryable=True,
-                    category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
-                )
-            request = request.model_copy(
-                update={"recent_turns": resolved, "recent_refs": [], "recent_span": None}
-            )
-        else:
-            self._turns.hold(session, request.recent_turns)
+        request = self._resolve_context(session, request)
         # File reads, YAML and regex matching run off the event loop that serves every role.
         brief, call = await asyncio.to_thread(_prepare, request)
         result = TurnResult(
@@ -111,6 +95,39 @@ class TurnActivities:
             self._turns.hold(session, [*request.recent_turns, turn])
         return result
 
+    def _resolve_context(self, session: str, request: TurnInput) -> TurnInput:
+        """The request with the context it names by reference filled in from what this worker
+        holds (ContextNotCached when it does not hold it all); context sent verbatim is held."""
+        update: dict = {}
+        if request.recent_refs or request.recent_span is not None:
+            resolved = (
+                self._turns.resolve_span(session, request.recent_span)
+                if request.recent_span is not None
+                else self._turns.resolve(session, request.recent_refs)
+            )
+            if resolved is None:
+                raise _not_cached("the recent turns")
+            update |= {"recent_turns": resolved, "recent_refs": [], "recent_span": None}
+        else:
+            self._turns.hold(session, request.recent_turns)
+        if request.summary_digest and not request.summary:
+            summary = self._turns.summary(session, request.summary_digest)
+            if summary is None:
+                raise _not_cached("the summary of older turns")
+            update |= {"summary": summary, "summary_digest": ""}
+        elif request.summary:
+            self._turns.hold_summary(session, request.summary)
+        return request.model_copy(update=update) if update else request
+
+
+def _not_cached(what: str) -> ApplicationError:
+    return ApplicationError(
+        f"{what} not held by this worker; the session sends the context verbatim",
+        type=CONTEXT_NOT_CACHED_ERROR,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,  # expected: not logged as a failure
+    )
+
 
 class RecentTurns:
     """The recent turns of the sessions this worker served, so a session can name them by
@@ -125,6 +142,31 @@ class RecentTurns:
         self._sessions: OrderedDict[str, tuple[list[Turn], int]] = OrderedDict()
         self._bytes = 0
         self._max_sessions, self._max_bytes = max_sessions, max_bytes
+        # Each session's latest summary of older turns, by digest, within the same bounds.
+        self._summaries: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._summary_bytes = 0
+
+    def hold_summary(self, session: str, summary: str) -> None:
+        self._drop_summary(session)
+        self._summaries[session] = (text_digest(summary), summary)
+        self._summary_bytes += len(summary)
+        while self._summaries and (
+            len(self._summaries) > self._max_sessions or self._summary_bytes > self._max_bytes
+        ):
+            self._drop_summary(next(iter(self._summaries)))
+
+    def summary(self, session: str, digest: str) -> str | None:
+        """The session's summary when this worker holds the one `digest` names."""
+        held = self._summaries.get(session)
+        if held is None or held[0] != digest:
+            return None
+        self._summaries.move_to_end(session)
+        return held[1]
+
+    def _drop_summary(self, session: str) -> None:
+        held = self._summaries.pop(session, None)
+        if held is not None:
+            self._summary_bytes -= len(held[1])
 
     def hold(self, session: str, turns: list[Turn]) -> None:
         self.drop(session)

@@ -58,10 +58,25 @@ def confined(root: Path, *parts: str) -> Path:
 
 def write_json(path: Path, value: Any) -> Path:
     """Write `value` as JSON atomically: a reader sees the old file or the new one, never half."""
+    if _replace(path, value):
+        _sync_directory(path.parent)
+    return path
+
+
+def write_json_many(items: list[tuple[Path, Any]]) -> list[Path]:
+    """write_json for several files, syncing each directory once (a batch of artifacts)."""
+    changed = {path.parent for path, value in items if _replace(path, value)}
+    for directory in changed:
+        _sync_directory(directory)
+    return [path for path, _ in items]
+
+
+def _replace(path: Path, value: Any) -> bool:
+    """Write the file's new bytes (temp file, fsync, rename); False when it already held them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.dumps(_plain(value), indent=2, ensure_ascii=False, sort_keys=False).encode()
     if _holds(path, data):
-        return path  # the plan rewrites its files on every change; most of them did not change
+        return False  # the plan rewrites its files on every change; most of them did not change
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -72,12 +87,16 @@ def write_json(path: Path, value: Any) -> Path:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    directory = os.open(path.parent, os.O_RDONLY)
+    return True
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the renames in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(fd)
     finally:
-        os.close(directory)
-    return path
+        os.close(fd)
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -96,6 +115,10 @@ def artifact_path(root: Path, artifact) -> Path:
 
 def write_artifact(root: Path, artifact) -> Path:
     return write_json(artifact_path(root, artifact), artifact)
+
+
+def write_artifacts(root: Path, artifacts: list) -> list[Path]:
+    return write_json_many([(artifact_path(root, artifact), artifact) for artifact in artifacts])
 
 
 def write_plan(root: Path, state) -> list[Path]:

@@ -57,6 +57,10 @@ MAX_PENDING_BYTES = 384 * 1024
 IDEMPOTENCY_WINDOW = 5_000
 # Full artifacts handed on at continue-as-new so `invoke_and_wait` can still answer at once.
 CARRIED_ARTIFACTS_BYTES = 128 * 1024
+# What sessions since `session-v2` hand on: about ten artifacts, enough for a caller asking again
+# right after a roll-over. Every run carries them twice in history (its continue-as-new and the
+# next run's start), so the 128 KiB above cost about 3 KB of history per turn at 60-90 turns a run.
+CARRIED_ARTIFACTS_BYTES_V2 = 24 * 1024
 # Artifacts a session holds in memory for `artifact` / `invoke_and_wait` (newest first, since
 # PATCH_BOUNDED_ARTIFACTS; older runs held every artifact of the run). Above what is carried at
 # continue-as-new (CARRIED_ARTIFACTS_BYTES + MAX_CARRIED_REFUSALS), so the carry is unchanged.

@@ -372,6 +372,11 @@ def span_digest(turns: list[Turn]) -> str:
     return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
 
 
+def text_digest(text: str) -> str:
+    """The digest `TurnInput.summary_digest` names a summary by (blake2b, 16 bytes, hex)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 class TurnInput(BaseModel):
     """Activity `run_turn`: resolve the role's brief and call the model in one round trip.
 
@@ -388,6 +393,9 @@ class TurnInput(BaseModel):
     # the session sends them verbatim instead.
     recent_refs: list[TurnRef] = []
     recent_span: TurnSpan | None = None  # the same by one digest (what sessions send now)
+    # Sessions since `session-v2` name a summary the worker was sent before by its `text_digest`
+    # (and send `summary` empty); ContextNotCached again when the worker does not hold it.
+    summary_digest: str = ""
 
 
 class TurnResult(BaseModel):

@@ -177,3 +177,43 @@ async def test_recent_turns_travel_by_reference_and_verbatim_after_a_worker_rest
     assert failures == ["ContextNotCached"]
     transcript = await read_transcript(client, team_.handle(plan_id, "developer").id)
     assert [t.invocation_id for t in transcript.turns] == [f"inv-{n}" for n in range(5)]
+
+
+async def test_the_summary_of_older_turns_travels_by_reference_once_the_worker_has_it(
+    client, task_queue, plan_id
+):
+    from roleteam.client import RoleTeam
+    from roleteam.models import SessionOptions
+    from roleteam.worker_runtime import build_worker
+
+    team_ = RoleTeam(client, task_queue=task_queue, options=SessionOptions(context_token_budget=400))
+    replies = []
+    async with build_worker(client, task_queue):
+        for n in range(4):  # long turns: the older ones are folded into a summary
+            await team_.invoke(plan_id, "developer", team_.request(f"step {n} " + "w" * 1200, f"inv-{n}"))
+        for n in range(4, 6):  # short turns: the summary stays as it is
+            replies.append(await team_.invoke(plan_id, "developer", team_.request(f"step {n}", f"inv-{n}")))
+    async with build_worker(client, task_queue):  # a new worker holds no summary
+        replies.append(await team_.invoke(plan_id, "developer", team_.request("step 6", "inv-6")))
+    summaries = {r.context.summary_chars for r in replies}
+    assert len(summaries) == 1 and summaries != {0}, "the same summary for the short turns"
+    # The model got the whole summary, whichever way it travelled.
+    assert all(f"summary of {r.context.summary_chars} chars" in r.reply for r in replies)
+
+    history = await team_.handle(plan_id, "developer").fetch_history()
+    sent, failures = [], []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == ACTIVITY_RUN_TURN:
+                [step] = await client.data_converter.decode(attrs.input.payloads, [TurnInput])
+                way = "verbatim" if step.summary else "digest" if step.summary_digest else "none"
+                sent.append((step.brief.invocation_id, way))
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            failures.append(event.activity_task_failed_event_attributes.failure.application_failure_info.type)
+    assert sent[-3:] == [
+        ("inv-5", "digest"),  # sent verbatim before, and the same worker holds it
+        ("inv-6", "digest"),  # the new worker does not: ContextNotCached ...
+        ("inv-6", "verbatim"),  # ... and the session sends it verbatim
+    ], sent
+    assert failures == ["ContextNotCached"]  # one miss sends the whole context verbatim

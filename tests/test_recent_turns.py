@@ -4,7 +4,7 @@ to the very turn it names, and what is held stays bounded."""
 from __future__ import annotations
 
 from roleteam.activities.turn import RecentTurns
-from roleteam.models import Turn, TurnRef, TurnSpan, span_digest, turn_digest
+from roleteam.models import Turn, TurnRef, TurnSpan, span_digest, text_digest, turn_digest
 
 
 def turn(n: int, reply: str = "ok") -> Turn:
@@ -54,3 +54,18 @@ def test_a_span_names_the_held_turns_from_its_first_by_one_digest_gaps_and_all()
     assert held.resolve_span("s", TurnSpan(first_turn=2, count=3, digest=span_digest(kept[:3]))) is None
     assert held.resolve_span("s", TurnSpan(first_turn=2, count=4, digest=span_digest(kept[1:]))) is None
     assert held.resolve_span("other", TurnSpan(first_turn=1, count=1, digest=span_digest(kept[:1]))) is None
+
+
+def test_a_summary_resolves_only_by_the_digest_of_the_one_held_and_stays_bounded():
+    held = RecentTurns(max_sessions=2, max_bytes=100)
+    held.hold_summary("a", "older turns, folded")
+    assert held.summary("a", text_digest("older turns, folded")) == "older turns, folded"
+    assert held.summary("a", text_digest("a newer summary")) is None
+    assert held.summary("b", text_digest("older turns, folded")) is None
+    held.hold_summary("a", "a newer summary")  # replaces the older one
+    assert held.summary("a", text_digest("older turns, folded")) is None
+    held.hold_summary("b", "b")
+    held.hold_summary("c", "c")  # past max_sessions: "a", the least recently used, goes
+    assert held.summary("a", text_digest("a newer summary")) is None
+    held.hold_summary("d", "x" * 101)  # past max_bytes on its own: not kept
+    assert held.summary("d", text_digest("x" * 101)) is None

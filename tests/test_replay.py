@@ -165,13 +165,24 @@ def signals_sent(events: list[dict]) -> list[str]:
 
 
 def test_histories_cover_one_consolidated_patch_and_reports_in_batches():
-    session = json.loads((HISTORY_DIR / "role_session_v2_20261125.json").read_text())["events"]
-    assert patch_ids(session) == ["session-v2"]  # one marker instead of one per behaviour
-    sent = signals_sent(session)
-    assert sent.count("role_events") >= 2 and sent[0] == "role_event", sent  # joined goes alone
-    types = [e["eventType"] for e in session]
+    first = json.loads((HISTORY_DIR / "role_session_v2_20261125.json").read_text())["events"]
+    continued = json.loads((HISTORY_DIR / "role_session_v2_continued_20261125.json").read_text())["events"]
+    for session in (first, continued):
+        assert patch_ids(session) == ["session-v2"]  # one marker instead of one per behaviour
+    sent = signals_sent(first)
+    assert "role_events" in sent and sent[0] == "role_event", sent  # joined goes alone
+    types = [e["eventType"] for e in first]
     assert "EVENT_TYPE_TIMER_FIRED" in types and "EVENT_TYPE_TIMER_CANCELED" in types  # delay, count
-    assert scheduled_activities(session).count("run_turn") == 24
+    assert types[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW"
+    assert {"run_turn", "summarize_turns"} <= set(scheduled_activities(first))
+    turn_inputs = [
+        json.loads(
+            base64.b64decode(e["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]["data"])
+        )
+        for e in first + continued
+        if e.get("activityTaskScheduledEventAttributes", {}).get("activityType", {}).get("name") == "run_turn"
+    ]
+    assert any(t.get("summary_digest") and not t.get("summary") for t in turn_inputs)  # by reference
     finding = json.loads((HISTORY_DIR / "role_session_v2_finding_20261125.json").read_text())["events"]
     assert patch_ids(finding) == ["session-v2"]
     assert scheduled_activities(finding) == ["run_turn", "report_to_plan"]  # started the plan

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         TurnResult,
         TurnSpan,
         span_digest,
+        text_digest,
     )
     from roleteam.plan_models import DelegatedInput, DelegatedResult
     from roleteam.report_models import (
@@ -167,6 +168,7 @@ class RoleSession:
         self._v2: bool | None = None  # see _current
         self._delivered_snapshot: RoleSnapshot | None = None  # in the report last sent to the plan
         self._joining = False  # the `joined` report of a fresh session is still on its way
+        self._summary_sent: str | None = None  # digest of the summary run_turn last got verbatim
         self._flushing = False  # the reporter is publishing what it flushed (see _publish)
 
     # --- main loop -------------------------------------------------------------------------
@@ -467,7 +469,7 @@ class RoleSession:
 
     def _artifacts_to_carry(self) -> list[ExecutionArtifact]:
         carried: list[ExecutionArtifact] = []
-        room = c.CARRIED_ARTIFACTS_BYTES
+        room = c.CARRIED_ARTIFACTS_BYTES_V2 if self._current() else c.CARRIED_ARTIFACTS_BYTES
         for artifact in reversed(list(self._artifacts.values())):
             size = payload_bytes(artifact)
             if size > room:
@@ -653,20 +655,19 @@ class RoleSession:
             self._record(self._artifact(request, started, "failed", turn=turn, context=used, error=error))
             return
         self._set_phase("calling the model")
+        by_reference = self._by_reference_call(call)
         try:
-            if self._by_reference and call.recent_turns:
-                recent = call.recent_turns
-                span = TurnSpan(first_turn=recent[0].turn, count=len(recent), digest=span_digest(recent))
+            if by_reference is not call:
                 try:
-                    result = await self._execute_turn(
-                        call.model_copy(update={"recent_turns": [], "recent_span": span}), request, turn
-                    )
+                    result = await self._execute_turn(by_reference, request, turn)
                 except ActivityError as err:
                     if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
                         raise
                     result = await self._execute_turn(call, request, turn)  # verbatim this time
             else:
                 result = await self._execute_turn(call, request, turn)
+            if self._current():
+                self._summary_sent = text_digest(call.summary) if call.summary else None
         except ActivityError as err:
             if _error_type(err) == c.POLICY_ERROR:  # nothing ran: a refusal, no turn taken
                 reason = f"role policy could not be loaded: {root_cause(err)}"
@@ -698,6 +699,19 @@ class RoleSession:
             return
         self._take_turn()
         await self._complete_turn(request, started, turn, used, result.skills, result.reply)
+
+    def _by_reference_call(self, call: TurnInput) -> TurnInput:
+        """`call` with the context the worker was already sent named by digest instead: the
+        recent turns (PATCH_TURNS_BY_REFERENCE), and the summary of older turns once it was sent
+        verbatim (`session-v2`). `call` itself when nothing can be named."""
+        update: dict = {}
+        if self._by_reference and call.recent_turns:
+            recent = call.recent_turns
+            span = TurnSpan(first_turn=recent[0].turn, count=len(recent), digest=span_digest(recent))
+            update |= {"recent_turns": [], "recent_span": span}
+        if self._current() and call.summary and self._summary_sent == text_digest(call.summary):
+            update |= {"summary": "", "summary_digest": self._summary_sent}
+        return call.model_copy(update=update) if update else call
 
     async def _execute_turn(self, call: TurnInput, request: InvokeInput, turn: int) -> TurnResult:
         options = self._input.options
