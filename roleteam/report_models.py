@@ -1,6 +1,7 @@
 """What role sessions report to their plan, and what the plan tells them: shared wire models.
 
-Imported by the RoleSession models and the Plan models alike; depends on pydantic only.
+Imported by the RoleSession models and the Plan models alike; depends on pydantic and
+roleteam.constants only.
 Models only ever gain optional fields.
 """
 
@@ -10,6 +11,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+from roleteam.constants import MAX_REPORTS_PER_BATCH
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Decision = Literal["accept", "reject", "defer", "clarify"]
@@ -131,11 +134,11 @@ class RoleEvent(BaseModel):
 class RoleEventBatch(BaseModel):
     """Signal `role_events`: a role session's reports, oldest first, in one signal.
 
-    Sent by RoleSession (internal) since patch `reports-in-batches`; each item is handled exactly
-    as a `role_event` signal would be.
+    Sent by RoleSession (internal) since patch `session-v2`, to plans whose directive says
+    `takes_role_events`; each item is handled exactly as a `role_event` signal would be.
     """
 
-    events: Annotated[list[RoleEvent], Field(max_length=64)] = []
+    events: Annotated[list[RoleEvent], Field(max_length=MAX_REPORTS_PER_BATCH)] = []
 
 
 class PlanSkillWaiver(BaseModel):

@@ -224,7 +224,9 @@ def queue_directives(
         if state.roster.get(role) is None or state.roster[role].status == "not_started":
             continue
         directive = directive_for(state, role, now, takes_batches)
-        key = digest(directive.model_dump_json())
+        # Runs before plan-v2 fingerprinted directives without `takes_role_events`; their carried
+        # fingerprints must still match, or replay would find a directive it never sent.
+        key = digest(directive.model_dump_json(exclude=None if takes_batches else {"takes_role_events"}))
         if state.directives.get(role) == key:
             continue
         state.directives[role] = key

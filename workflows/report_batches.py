@@ -17,12 +17,13 @@ PLAN_DISPATCHED_PREFIXES = ("fix:", "clarify:")
 def is_urgent(event: RoleEvent, directive: PlanDirective | None, before: RoleSnapshot | None) -> bool:
     """Whether the plan may act on this report (it goes at once) or it is routine lineage.
 
-    At once: every lifecycle and `joined` report; the session's first completed artifact (a
-    required role counts for the completion gate from then on); a report whose snapshot changes
-    anything but the turn count against the report `before` it (status, generation, skill
-    compliance: the gate reads them); an artifact whose reply submitted findings or decisions,
-    answered a clarification, remediated a finding, or did not complete; and every artifact while
-    the plan says a budget is near or past its limit (so usage is counted in time).
+    At once: every lifecycle and `joined` report; the session's first turn (and, see any_urgent,
+    each run's first completed artifact: a required role counts for the gate from then on); a
+    report whose snapshot changes anything but the turn count against the report `before` it
+    (status, generation, skill compliance: the gate reads them); an artifact whose reply
+    submitted findings or decisions, answered a clarification, remediated a finding, or did not
+    complete; and every artifact while the plan says a budget is near or past its limit (so
+    usage is counted in time).
     """
     entry = event.entry
     if event.kind != "artifact" or entry is None or event.reply is not None or event.excerpt:
@@ -35,12 +36,17 @@ def is_urgent(event: RoleEvent, directive: PlanDirective | None, before: RoleSna
 
 
 def any_urgent(
-    outbox: list[RoleEvent], directive: PlanDirective | None, delivered: RoleSnapshot | None
+    outbox: list[RoleEvent],
+    directive: PlanDirective | None,
+    delivered: RoleSnapshot | None,
+    first_completed_seq: int | None = None,
 ) -> bool:
-    """Whether any queued report goes at once; `delivered` is the snapshot last delivered."""
+    """Whether any queued report goes at once; `delivered` is the snapshot last delivered, and
+    `first_completed_seq` the report of the run's first completed artifact (it goes at once even
+    after failed turns: the gate waits for a required role's first completion)."""
     before = delivered
     for event in outbox:
-        if is_urgent(event, directive, before):
+        if event.seq == first_completed_seq or is_urgent(event, directive, before):
             return True
         before = event.snapshot
     return False

@@ -117,6 +117,7 @@ EVENTS_PER_RUN = 1_000
 #   findings, decisions, answers, remediations, failures, budgets near their limit) goes at once.
 PATCH_SESSION_V2 = "session-v2"
 REPORT_DELAY_SECONDS = 1.0
+MAX_TRAILING = 4 * TRAILING_BATCH
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -169,6 +170,7 @@ class RoleSession:
         self._delivered_snapshot: RoleSnapshot | None = None  # in the report last sent to the plan
         self._joining = False  # the `joined` report of a fresh session is still on its way
         self._summary_sent: str | None = None  # digest of the summary run_turn last got verbatim
+        self._first_completed_seq: int | None = None  # report of this run's first completed artifact
         self._flushing = False  # the reporter is publishing what it flushed (see _publish)
 
     # --- main loop -------------------------------------------------------------------------
@@ -240,22 +242,22 @@ class RoleSession:
         def can_roll_over() -> bool:
             return self._rollover_due() and workflow.all_handlers_finished() and not self._trailing()
 
+        def can_run() -> bool:
+            # Backpressure: when the plan cannot be reached, a role pauses after MAX_TRAILING
+            # undelivered reports rather than piling them up (older runs paused after 16).
+            backlog = max(len(self._state.plan_outbox), len(self._unwritten))
+            return bool(self._state.pending) and not self._rollover_due() and backlog < MAX_TRAILING
+
         while True:
             if can_roll_over():
                 self._continue_as_new()
             self._parked = True
-            await workflow.wait_condition(
-                lambda: (
-                    (bool(self._state.pending) and not self._rollover_due())
-                    or can_roll_over()
-                    or reporter.done()
-                )
-            )
+            await workflow.wait_condition(lambda: can_run() or can_roll_over() or reporter.done())
             self._parked = False
             if reporter.done():
                 reporter.result()  # a bug in the reporter fails the task here, never a silent stall
                 raise RuntimeError("the reporter stopped")
-            if self._state.pending and not self._rollover_due():
+            if can_run():
                 await self._run_next()
 
     def _trailing(self) -> bool:
@@ -288,7 +290,7 @@ class RoleSession:
             self._rollover_due()
             or len(outbox) >= TRAILING_BATCH
             or len(self._unwritten) >= TRAILING_BATCH
-            or any_urgent(outbox, self._state.directive, self._delivered_snapshot)
+            or any_urgent(outbox, self._state.directive, self._delivered_snapshot, self._first_completed_seq)
         )
 
     async def _write_bundle_batches(self) -> None:
@@ -987,6 +989,8 @@ class RoleSession:
         self._queue_report(
             "artifact", entry=entry, reply=None if reply is None or reply.empty else reply, excerpt=excerpt
         )
+        if artifact.status == "completed" and self._first_completed_seq is None:
+            self._first_completed_seq = self._state.plan_seq  # see any_urgent
 
     def _queue_report(self, kind: str, **fields) -> None:
         """Queue a report for the plan; the main loop delivers the queue in order."""
