@@ -185,3 +185,22 @@ def test_a_delivered_message_leaves_its_outbox_by_identity():
     assert queue == [third]
     drop_delivered(queue, second, lambda: False)  # histories recorded before the patch replay as before
     assert queue == []
+
+
+def test_a_one_off_role_gets_no_directive_until_it_has_something_to_be_told():
+    state = plan(
+        roles={"developer": TeamRole(budget_tokens=100), "lead": TeamRole(), "validator": TeamRole()}
+    )
+    for role in ("developer", "lead"):
+        state.roster[role].status = "active"
+        state.roster[role].invocations = 1
+    team.queue_directives(state, NOW, takes_batches=True)
+    assert state.outbox == [], "only 'the plan takes batches' to say: no signal to a one-off role"
+    team.add_usage(state, "developer", 85)  # a budget warning is worth a signal at once
+    team.queue_directives(state, NOW, takes_batches=True)
+    [warning] = state.outbox
+    assert warning.role == "developer" and warning.directive.takes_role_events
+    state.roster["lead"].invocations = 2  # from its second invocation on, the lead is told
+    team.queue_directives(state, NOW, takes_batches=True)
+    assert [o.role for o in state.outbox] == ["developer", "lead"]
+    assert state.outbox[1].directive.takes_role_events and not state.outbox[1].directive.budget_warning

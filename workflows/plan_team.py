@@ -224,6 +224,8 @@ def queue_directives(
         if state.roster.get(role) is None or state.roster[role].status == "not_started":
             continue
         directive = directive_for(state, role, now, takes_batches)
+        if takes_batches and _nothing_to_say_yet(state, role, directive):
+            continue
         # Runs before plan-v2 fingerprinted directives without `takes_role_events`; their carried
         # fingerprints must still match, or replay would find a directive it never sent.
         key = digest(directive.model_dump_json(exclude=None if takes_batches else {"takes_role_events"}))
@@ -234,6 +236,14 @@ def queue_directives(
         directive.version = state.directive_version
         state.outbox = [o for o in state.outbox if not (o.role == role and o.kind == "directive")]
         state.outbox.append(OutboxItem(role=role, kind="directive", directive=directive))
+
+
+def _nothing_to_say_yet(state: PlanCarried, role: str, directive: PlanDirective) -> bool:
+    """A role that has run at most one invocation and was never sent a directive needs none
+    while it would only say that the plan takes batches: a one-off role costs no signal back.
+    From its second invocation on it is told (its routine reports then go in batches)."""
+    plain = PlanDirective(takes_role_events=directive.takes_role_events)
+    return role not in state.directives and state.roster[role].invocations < 2 and directive == plain
 
 
 def queue_lifecycle(state: PlanCarried, kind: str, reason: str) -> list[str]:

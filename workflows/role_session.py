@@ -118,6 +118,7 @@ EVENTS_PER_RUN = 1_000
 PATCH_SESSION_V2 = "session-v2"
 REPORT_DELAY_SECONDS = 1.0
 MAX_TRAILING = 4 * TRAILING_BATCH
+ROLLOVER_PAUSE = timedelta(milliseconds=10)
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -250,7 +251,15 @@ class RoleSession:
 
         while True:
             if can_roll_over():
-                self._continue_as_new()
+                # One more round trip first: the trailing work just done may have been a local
+                # activity, whose result a replay can deliver before signals that arrived while it
+                # ran; handing over in that same activation would drop those signals (seen: an
+                # invocation lost when a roll-over raced a stream of `invoke` signals). After a
+                # timer, every signal the server took before it fired is handled first.
+                await workflow.sleep(ROLLOVER_PAUSE)
+                if can_roll_over():
+                    self._continue_as_new()
+                continue
             self._parked = True
             await workflow.wait_condition(lambda: can_run() or can_roll_over() or reporter.done())
             self._parked = False
