@@ -149,6 +149,7 @@ class RosterEntry(BaseModel):
     last_invocation_id: str | None = None
     last_activity_at: datetime | None = None
     seq: int = 0
+    queued: int = 0  # invocations waiting in the session at its latest report (0 from older sessions)
 
 
 class BudgetView(BaseModel):

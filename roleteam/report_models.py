@@ -111,6 +111,7 @@ class RoleSnapshot(BaseModel):
     turns: int = 0
     compliance: Name | None = None
     missing_required_skills: Annotated[list[Name], Field(max_length=20)] = []
+    queued: int = 0  # invocations waiting in the session as it reported (sessions since session-v2)
 
 
 class RoleEvent(BaseModel):

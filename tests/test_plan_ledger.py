@@ -204,3 +204,7 @@ def test_a_one_off_role_gets_no_directive_until_it_has_something_to_be_told():
     team.queue_directives(state, NOW, takes_batches=True)
     assert [o.role for o in state.outbox] == ["developer", "lead"]
     assert state.outbox[1].directive.takes_role_events and not state.outbox[1].directive.budget_warning
+    state.roster["validator"].status = "active"
+    state.roster["validator"].invocations, state.roster["validator"].queued = 1, 30  # work waiting
+    team.queue_directives(state, NOW, takes_batches=True)
+    assert [o.role for o in state.outbox] == ["developer", "lead", "validator"]

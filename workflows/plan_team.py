@@ -66,6 +66,7 @@ def apply_snapshot(state: PlanCarried, event: RoleEvent) -> RosterEntry:
         entry.status = event.snapshot.status
         entry.generation = event.snapshot.generation
         entry.turns = event.snapshot.turns
+        entry.queued = max(0, min(event.snapshot.queued, c.MAX_PENDING_INVOCATIONS))
         if event.kind == "artifact" and event.snapshot.compliance is not None:
             entry.compliance = event.snapshot.compliance
             entry.missing_required_skills = event.snapshot.missing_required_skills[:20]
@@ -239,11 +240,14 @@ def queue_directives(
 
 
 def _nothing_to_say_yet(state: PlanCarried, role: str, directive: PlanDirective) -> bool:
-    """A role that has run at most one invocation and was never sent a directive needs none
-    while it would only say that the plan takes batches: a one-off role costs no signal back.
-    From its second invocation on it is told (its routine reports then go in batches)."""
+    """A role that has run or queued at most one invocation and was never sent a directive needs
+    none while it would only say that the plan takes batches: a one-off role costs no signal
+    back. A role with more work queued, or from its second invocation on, is told (its routine
+    reports then go in batches)."""
     plain = PlanDirective(takes_role_events=directive.takes_role_events)
-    return role not in state.directives and state.roster[role].invocations < 2 and directive == plain
+    entry = state.roster[role]
+    one_off = entry.invocations + entry.queued < 2  # run and waiting, as the role last said
+    return role not in state.directives and one_off and directive == plain
 
 
 def queue_lifecycle(state: PlanCarried, kind: str, reason: str) -> list[str]:

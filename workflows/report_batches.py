@@ -53,7 +53,7 @@ def any_urgent(
 
 
 def _moved(before: RoleSnapshot, now: RoleSnapshot) -> bool:
-    return before.model_dump(exclude={"turns"}) != now.model_dump(exclude={"turns"})
+    return before.model_dump(exclude={"turns", "queued"}) != now.model_dump(exclude={"turns", "queued"})
 
 
 def next_batch(

@@ -1025,6 +1025,7 @@ class RoleSession:
                     turns=s.turns,
                     compliance=s.compliance,
                     missing_required_skills=missing[:20],
+                    queued=len(s.pending) if self._current() else 0,
                 ),
                 at=workflow.now(),
                 **fields,
