@@ -71,6 +71,9 @@ class TurnActivities:
             skill_policy_sha256=brief.skill_policy_sha256,
             skills=brief.skills,
         )
+        if request.skills_digest and brief.skills is not None:
+            if text_digest(brief.skills.model_dump_json()) == request.skills_digest:
+                result.skills, result.skills_unchanged = None, True  # the session holds it
         if call is None:
             result.refused = (
                 f"mode {request.mode!r} is not allowed for role {brief.role!r}; "

@@ -396,6 +396,10 @@ class TurnInput(BaseModel):
     # Sessions since `session-v2` name a summary the worker was sent before by its `text_digest`
     # (and send `summary` empty); ContextNotCached again when the worker does not hold it.
     summary_digest: str = ""
+    # Sessions since `session-v2`: the `text_digest` of the JSON of the skill evidence they hold
+    # from their last turn; when this turn's is the same, `run_turn` leaves `skills` out of its
+    # result and says `skills_unchanged` (the artifact still carries the whole evidence).
+    skills_digest: str = ""
 
 
 class TurnResult(BaseModel):
@@ -416,6 +420,7 @@ class TurnResult(BaseModel):
     skills: SkillEvidence | None = None
     refused: str | None = None
     reply: ModelReply | None = None
+    skills_unchanged: bool = False  # `skills` left out: the same as TurnInput.skills_digest names
 
     @property
     def compliance(self) -> str | None:

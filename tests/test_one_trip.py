@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,25 @@ async def test_the_summary_of_older_turns_travels_by_reference_once_the_worker_h
         ("inv-6", "verbatim"),  # ... and the session sends it verbatim
     ], sent
     assert failures == ["ContextNotCached"]  # one miss sends the whole context verbatim
+
+
+async def test_unchanged_skill_evidence_stays_out_of_history_but_every_artifact_carries_it(
+    team, worker, plan_id, fake_openai
+):
+    from tests.fake_openai import Scripted
+
+    first = await team.invoke(plan_id, "developer", team.request("Implement step 1.", "inv-1"))
+    second = await team.invoke(plan_id, "developer", team.request("Implement step 2.", "inv-2"))
+    fake_openai.script.append(Scripted(status=401))
+    failed = await team.invoke(plan_id, "developer", team.request("Implement step 3.", "inv-3"))
+
+    assert first.skills is not None and second.skills == first.skills
+    assert failed.status == "failed" and failed.skills == first.skills  # from the failure's details
+    history = await team.handle(plan_id, "developer").fetch_history()
+    results = [
+        e.activity_task_completed_event_attributes.result.payloads[0].data
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
+    turns = [json.loads(r) for r in results if b'"skills_unchanged"' in r]
+    assert [(t["skills"] is None, t["skills_unchanged"]) for t in turns] == [(False, False), (True, True)]

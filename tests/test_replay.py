@@ -183,6 +183,13 @@ def test_histories_cover_one_consolidated_patch_and_reports_in_batches():
         if e.get("activityTaskScheduledEventAttributes", {}).get("activityType", {}).get("name") == "run_turn"
     ]
     assert any(t.get("summary_digest") and not t.get("summary") for t in turn_inputs)  # by reference
+    assert any(t.get("skills_digest") for t in turn_inputs)
+    results = [
+        base64.b64decode(e["activityTaskCompletedEventAttributes"]["result"]["payloads"][0]["data"])
+        for e in first
+        if "activityTaskCompletedEventAttributes" in e
+    ]
+    assert any(b'"skills_unchanged":true' in r for r in results)  # the evidence named, not sent
     finding = json.loads((HISTORY_DIR / "role_session_v2_finding_20261125.json").read_text())["events"]
     assert patch_ids(finding) == ["session-v2"]
     assert scheduled_activities(finding) == ["run_turn", "report_to_plan"]  # started the plan

@@ -648,12 +648,14 @@ class RoleSession:
             summarized_turns=self._state.summarized_turns,
             context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
         )
+        held = self._last_skills if self._current() else None  # named by digest, not sent back
         call = TurnInput(
             brief=brief_input,
             mode=request.mode,
             turn=turn,
             summary=self._state.summary,
             recent_turns=self._state.recent_turns,
+            skills_digest=text_digest(held.model_dump_json()) if held is not None else "",
         )
         size = payload_bytes(call)
         if size > c.MAX_ACTIVITY_INPUT_BYTES:
@@ -685,6 +687,8 @@ class RoleSession:
                 self._record(self._artifact(request, started, "refused", reason=reason))
                 return
             loaded = _loaded_evidence(err)
+            if loaded is not None and loaded.skills_unchanged:
+                loaded = loaded.model_copy(update={"skills": held, "skills_unchanged": False})
             if loaded is not None:
                 self._state.compliance, self._last_skills = loaded.compliance, loaded.skills
                 self._state.title = loaded.title
@@ -701,6 +705,8 @@ class RoleSession:
                 )
             )
             return
+        if result.skills_unchanged:
+            result = result.model_copy(update={"skills": held, "skills_unchanged": False})
         self._state.compliance = result.compliance
         self._last_skills = result.skills
         self._state.title = result.title
