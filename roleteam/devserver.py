@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,17 +83,17 @@ class DevServer:
                 f"port {self.port} is already in use: a server runs there, or pick another with --port"
             )
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
-        out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+        # Without a log file the output still goes somewhere readable, so an early exit can say why.
+        out = open(log_file, "ab") if log_file else tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RoleteamError(
-                    f"temporal dev server exited with code "
-                    f"{self.process.returncode}" + (f"; see {log_file}" if log_file else "")
-                )
+                reason = f"; see {log_file}" if log_file else _last_line(out)
+                out.close()
+                raise RoleteamError(f"temporal dev server exited with code {self.process.returncode}{reason}")
             if port_open(self.ip, self.port) and self._keep_history():
                 return
             time.sleep(0.2)
@@ -130,3 +131,11 @@ class DevServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _last_line(output) -> str:
+    """`: <the last line the server printed>` (clipped), or "" when it printed nothing."""
+    output.seek(0)
+    lines = [line.strip() for line in output.read()[-4000:].decode(errors="replace").splitlines()]
+    last = next((line for line in reversed(lines) if line), "")
+    return f": {last[:400]}" if last else ""
