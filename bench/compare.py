@@ -263,7 +263,7 @@ async def drive(system: System, plan: str, role: str, start: int, count: int, si
         last = min(first + batch, start + count)
         for n in range(first, last):
             await system.send(plan, role, prompt_of(n, size), f"deep-{n}")
-        await system.wait_turns(plan, role, last, 60)
+        await system.wait_turns(plan, role, last)
 
 
 async def cold(system: System, plan: str, role: str, args, tag: str) -> dict:

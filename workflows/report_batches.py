@@ -53,7 +53,13 @@ def any_urgent(
 
 
 def _moved(before: RoleSnapshot, now: RoleSnapshot) -> bool:
-    return before.model_dump(exclude={"turns", "queued"}) != now.model_dump(exclude={"turns", "queued"})
+    """Whether anything the gate reads changed (checked on every workflow activation: no dumps)."""
+    return (before.status, before.generation, before.compliance, before.missing_required_skills) != (
+        now.status,
+        now.generation,
+        now.compliance,
+        now.missing_required_skills,
+    )
 
 
 def next_batch(

@@ -166,13 +166,11 @@ class RoleSession:
         self._queue_first = False
         self._news_first = False
         self._by_reference = False
-        self._batched = False
         self._v2: bool | None = None  # see _current
         self._delivered_snapshot: RoleSnapshot | None = None  # in the report last sent to the plan
         self._joining = False  # the `joined` report of a fresh session is still on its way
         self._summary_sent: str | None = None  # digest of the summary run_turn last got verbatim
         self._first_completed_seq: int | None = None  # report of this run's first completed artifact
-        self._flushing = False  # the reporter is publishing what it flushed (see _publish)
 
     # --- main loop -------------------------------------------------------------------------
 
@@ -194,14 +192,13 @@ class RoleSession:
             self._max_events = EVENTS_PER_RUN
         if current or workflow.patched(PATCH_BOUNDED_ARTIFACTS):
             self._artifacts.bound(c.MAX_HELD_ARTIFACTS, c.MAX_HELD_ARTIFACT_BYTES)
-        self._batched = current
         if self._reports_to_plan and fresh:
             self._queue_report("joined")
             # The first invocation runs while the report is on its way, but its caller hears back
             # only once the plan has it: `roleteam plan …` right after a first invoke finds the plan.
-            self._joining = self._batched
+            self._joining = current
         self._publish()
-        if self._batched:
+        if current:
             await self._serve_with_reporter()
         while True:
             # Roll over once no handler is in flight and the plan has every report. When a
@@ -287,11 +284,7 @@ class RoleSession:
             # completion of the workflow task it runs in, so it goes in a later one when it can.
             await self._flush_report_batches()
             await self._write_bundle_batches()
-            self._flushing = True
-            try:
-                self._publish()
-            finally:
-                self._flushing = False
+            self._publish(with_turn_count=True)
 
     def _report_due(self) -> bool:
         outbox = self._state.plan_outbox
@@ -349,6 +342,7 @@ class RoleSession:
                 self._joining = False  # delivered, or given up on (logged): callers go on
 
     async def _start_plan_with(self, event: RoleEvent) -> None:
+        """Start the plan with this report (signal-with-start, activity `report_to_plan`)."""
         try:
             await workflow.execute_activity(
                 c.ACTIVITY_REPORT_TO_PLAN,
@@ -950,8 +944,11 @@ class RoleSession:
         self._phase = phase
         self._publish()
 
-    def _publish(self) -> None:
-        """Refresh the UI's current details, and upsert the search attributes that changed."""
+    def _publish(self, with_turn_count: bool = False) -> None:
+        """Refresh the UI's current details, and upsert the search attributes that changed.
+
+        In `session-v2` runs a change of `TurnCount` alone waits for the reporter's next batch
+        (`with_turn_count`): one upsert per batch instead of one per turn."""
         if not (
             c.PLAN_ID_PATTERN.fullmatch(self._input.plan_id) and c.ROLE_ID_PATTERN.fullmatch(self._input.role)
         ):
@@ -975,7 +972,7 @@ class RoleSession:
             for key, value in values.items()
             if value is not None and self._upserted.get(key.name) != value
         }
-        if self._batched and not self._flushing and set(changed) == {sa.TURN_COUNT.name}:
+        if self._current() and not with_turn_count and set(changed) == {sa.TURN_COUNT.name}:
             return  # only the turn count moved: the reporter upserts it with its next batch
         if changed:
             workflow.upsert_search_attributes(list(changed.values()))
@@ -1066,22 +1063,7 @@ class RoleSession:
             try:
                 await plan.signal(c.SIGNAL_ROLE_EVENT, event)
             except FailureError:
-                # The plan is not running yet (or any more): start it with this report.
-                try:
-                    await workflow.execute_activity(
-                        c.ACTIVITY_REPORT_TO_PLAN,
-                        event,
-                        summary=self._summary(
-                            f"plan:{self._input.plan_id}", f"{event.kind} report {event.seq}"
-                        ),
-                        start_to_close_timeout=timedelta(seconds=30),
-                        schedule_to_close_timeout=timedelta(minutes=10),
-                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                    )
-                except ActivityError as err:
-                    workflow.logger.warning(
-                        "report %d to the plan not delivered: %s", event.seq, root_cause(err)
-                    )
+                await self._start_plan_with(event)  # the plan is not running yet (or any more)
             # A newer lifecycle report may have replaced this one meanwhile (see _queue_report).
             drop_delivered(
                 self._state.plan_outbox, event, lambda: workflow.patched(c.PATCH_OUTBOX_BY_IDENTITY)
