@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -18,6 +19,9 @@ from roleteam.models import ModelCallInput, ModelReply
 from roleteam.tracing import traced_model_call
 
 TRUNCATION_NOTE = "\n[reply truncated by roleteam at {limit} bytes]"
+# What a long call's heartbeats carry: an activity running several calls (`run_turns`) sets its
+# progress here, so the heartbeats of a call in flight do not overwrite it with nothing.
+HEARTBEAT_DETAILS: contextvars.ContextVar[tuple] = contextvars.ContextVar("heartbeat_details", default=())
 
 
 @activity.defn(name=ACTIVITY_CALL_MODEL)
@@ -57,7 +61,7 @@ async def _heartbeating():
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            activity.heartbeat(*HEARTBEAT_DETAILS.get())
             await asyncio.sleep(every)
 
     task = asyncio.create_task(beat())

@@ -17,9 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from roleteam.constants import (
-    ACTIVITY_CALL_MODEL,
     ACTIVITY_RECOVER_ROLE_STATE,
-    ACTIVITY_RUN_TURN,
     CONTEXT_NOT_CACHED_ERROR,
     MAX_REASON_CHARS,
     POLICY_ERROR,
@@ -30,15 +28,12 @@ from roleteam.models import (
     CarriedState,
     LifecycleEvent,
     LifecycleInput,
-    ModelCallInput,
-    ModelReply,
     RecoveredState,
     RecoverInput,
     SessionInput,
     Turn,
-    TurnInput,
-    TurnResult,
 )
+from roleteam.turn_events import TURN_ACTIVITIES, AskedTurn, answered_turns, asked_turns
 from roleteam.workflows.carry import bound_carry, digest
 from roleteam.workflows.wire import parse_wire
 
@@ -88,9 +83,8 @@ class RecoveryActivities:
         handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
         converter = self._client.data_converter
         state: CarriedState | None = None
-        calls: dict[int, ModelCallInput] = {}
+        asked: dict[int, tuple[str, list[AskedTurn]]] = {}  # turn activities, by scheduled id
         recovery_scheduled: set[int] = set()
-        one_trip: set[int] = set()  # scheduled ids of `run_turn` (the rest are `call_model`)
         async for event in handle.fetch_history_events():
             kind = event.event_type
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -103,20 +97,8 @@ class RecoveryActivities:
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
                 name = attrs.activity_type.name
-                if name == ACTIVITY_CALL_MODEL:
-                    [call] = await converter.decode(attrs.input.payloads, [ModelCallInput])
-                    calls[event.event_id] = call
-                elif name == ACTIVITY_RUN_TURN:
-                    [step] = await converter.decode(attrs.input.payloads, [TurnInput])
-                    calls[event.event_id] = ModelCallInput(
-                        plan_id=step.brief.plan_id,
-                        role=step.brief.role,
-                        invocation_id=step.brief.invocation_id,
-                        turn=step.turn,
-                        system_prompt="",
-                        prompt=step.brief.prompt,
-                    )
-                    one_trip.add(event.event_id)
+                if name in TURN_ACTIVITIES:
+                    asked[event.event_id] = (name, await asked_turns(converter, name, attrs.input.payloads))
                 elif name == ACTIVITY_RECOVER_ROLE_STATE:
                     recovery_scheduled.add(event.event_id)
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -125,37 +107,35 @@ class RecoveryActivities:
                     [found] = await converter.decode(attrs.result.payloads, [RecoveredState])
                     state = found.carried or state
                     continue
-                call = calls.get(attrs.scheduled_event_id)
-                if call is None:
+                if attrs.scheduled_event_id not in asked:
                     continue
-                if attrs.scheduled_event_id in one_trip:
-                    [result] = await converter.decode(attrs.result.payloads, [TurnResult])
-                    reply = result.reply
-                    if reply is None:  # refused by the policy: no turn was taken
+                name, calls = asked[attrs.scheduled_event_id]
+                answers = await answered_turns(converter, name, attrs.result.payloads, len(calls))
+                for call, answer in zip(calls, answers, strict=True):
+                    if answer.reply is None:  # refused by the policy, or not run by its batch
                         continue
-                else:
-                    [reply] = await converter.decode(attrs.result.payloads, [ModelReply])
-                state = state or CarriedState()
-                state.recent_turns.append(
-                    Turn(
-                        turn=call.turn,
-                        invocation_id=call.invocation_id,
-                        prompt=call.prompt,
-                        reply=reply.reply,
+                    turn = answer.turn or call.turn
+                    state = state or CarriedState()
+                    state.recent_turns.append(
+                        Turn(
+                            turn=turn,
+                            invocation_id=call.invocation_id,
+                            prompt=call.prompt,
+                            reply=answer.reply.reply,
+                        )
                     )
-                )
-                state.seen[digest(call.invocation_id)] = "completed"
-                state.turns = max(state.turns, call.turn)
-                state.last_invocation_id = call.invocation_id
+                    state.seen[digest(call.invocation_id)] = "completed"
+                    state.turns = max(state.turns, turn)
+                    state.last_invocation_id = call.invocation_id
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 attrs = event.activity_task_failed_event_attributes
-                call = calls.get(attrs.scheduled_event_id)
+                calls = asked.get(attrs.scheduled_event_id, ("", []))[1]
                 if attrs.failure.application_failure_info.type in (POLICY_ERROR, CONTEXT_NOT_CACHED_ERROR):
-                    call = None  # a refusal, or the turn sent again with its context verbatim
-                if call is not None:
+                    calls = []  # a refusal, or the turn sent again with its context verbatim
+                if calls:  # the first turn failed; a batch's later turns did not run
                     state = state or CarriedState()
-                    state.seen[digest(call.invocation_id)] = "failed"
-                    state.turns = max(state.turns, call.turn)
+                    state.seen[digest(calls[0].invocation_id)] = "failed"
+                    state.turns = max(state.turns, calls[0].turn)
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
                 attrs = event.workflow_execution_signaled_event_attributes
                 if attrs.signal_name in (SIGNAL_RETIRE, SIGNAL_REOPEN) and attrs.input.payloads:

@@ -9,6 +9,7 @@ two activities stay registered so histories that scheduled them still replay.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -16,18 +17,24 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from roleteam.activities.brief import load_role_brief
-from roleteam.activities.model import call_model
+from roleteam.activities.model import HEARTBEAT_DETAILS, call_model
 from roleteam.activities.settings import ProviderSettings
 from roleteam.constants import (
     ACTIVITY_RUN_TURN,
+    ACTIVITY_RUN_TURNS,
     CONTEXT_NOT_CACHED_ERROR,
     MAX_ACTIVITY_INPUT_BYTES,
+    MAX_REPLY_BYTES,
+    MAX_TURN_BATCH_RESULT_BYTES,
     MODEL_INPUT_TOO_LARGE_ERROR,
 )
 from roleteam.models import (
     ModelCallInput,
     RoleBrief,
     Turn,
+    TurnBatchInput,
+    TurnBatchItem,
+    TurnBatchResult,
     TurnInput,
     TurnRef,
     TurnResult,
@@ -36,6 +43,7 @@ from roleteam.models import (
     text_digest,
     turn_digest,
 )
+from roleteam.workflows.context import turns_to_fold
 
 
 class TurnActivities:
@@ -58,45 +66,70 @@ class TurnActivities:
     async def run_turn(self, request: TurnInput) -> TurnResult:
         session = activity.info().workflow_id or ""
         request = self._resolve_context(session, request)
-        # File reads, YAML and regex matching run off the event loop that serves every role.
-        brief, call = await asyncio.to_thread(_prepare, request)
-        result = TurnResult(
-            role=brief.role,
-            title=brief.title,
-            allowed_modes=brief.allowed_modes,
-            model=brief.model,
-            policy_version=brief.policy_version,
-            policy_sha256=brief.policy_sha256,
-            skill_policy_version=brief.skill_policy_version,
-            skill_policy_sha256=brief.skill_policy_sha256,
-            skills=brief.skills,
-        )
-        if request.skills_digest and brief.skills is not None:
-            if text_digest(brief.skills.model_dump_json()) == request.skills_digest:
-                result.skills, result.skills_unchanged = None, True  # the session holds it
-        if call is None:
-            result.refused = (
-                f"mode {request.mode!r} is not allowed for role {brief.role!r}; "
-                f"allowed: {', '.join(brief.allowed_modes)}"
-            )
-            return result
-        try:
-            result.reply = await call_model(call)  # heartbeats, tracing span, reply bound
-        except ApplicationError as err:
-            # The same failure, with what was loaded as its details, so the session's failed
-            # artifact still carries the skill evidence.
-            raise ApplicationError(
-                err.message,
-                result,
-                type=err.type,
-                non_retryable=err.non_retryable,
-                next_retry_delay=err.next_retry_delay,
-            ) from None
-        if request.turn > 0:  # the session keeps this turn verbatim; the next call names it
-            reply = result.reply.reply
-            turn = Turn(turn=request.turn, invocation_id=call.invocation_id, prompt=call.prompt, reply=reply)
-            self._turns.hold(session, [*request.recent_turns, turn])
+        result = await _one_turn(request)
+        if request.turn > 0 and result.reply is not None:
+            # The session keeps this turn verbatim; the next call names it.
+            self._turns.hold(session, [*request.recent_turns, _turn_of(request, result)])
         return result
+
+    @activity.defn(name=ACTIVITY_RUN_TURNS)
+    async def run_turns(self, batch: TurnBatchInput) -> TurnBatchResult:
+        """Run queued invocations' turns one after another, each with the turns before it in its
+        context, as the session would have run them one at a time.
+
+        The first item fails the activity as `run_turn` does (so Temporal retries it). A later
+        item that cannot run ends the batch instead, with what ran so far: the session runs it on
+        its own, with its own retries. Each finished item is heartbeated, so an attempt after a
+        lost worker takes up where the last one stopped instead of calling the model again.
+        """
+        session = activity.info().workflow_id or ""
+        first = self._resolve_context(session, batch.first)
+        done = _heartbeated(batch)
+        out = TurnBatchResult(results=done.results, turns=done.turns, durations_ms=done.durations_ms)
+        items = [TurnBatchItem(brief=first.brief, mode=first.mode), *batch.more]
+        summary, recent, turn = first.summary, list(first.recent_turns), first.turn
+        skills_digest = first.skills_digest
+        for index, item in enumerate(items):
+            request = TurnInput(
+                brief=item.brief,
+                mode=item.mode,
+                turn=turn,
+                summary=summary,
+                recent_turns=recent,
+                skills_digest=skills_digest,
+            )
+            if index < len(out.results):  # finished by an earlier attempt
+                result = out.results[index]
+            else:
+                if index > 0 and _result_bytes(out) >= MAX_TURN_BATCH_RESULT_BYTES:
+                    out.stopped = f"{_result_bytes(out)} bytes of results"
+                    break
+                began = time.monotonic()
+                try:
+                    result = await _one_turn(request)
+                except Exception as err:  # noqa: BLE001 - a later item ends the batch instead
+                    if index == 0:
+                        raise
+                    out.stopped = f"{item.brief.invocation_id} did not run here: {err}"[:500]
+                    break
+                out.results.append(result)
+                out.turns.append(turn if result.reply is not None else 0)
+                out.durations_ms.append(round((time.monotonic() - began) * 1000))
+                activity.heartbeat(out)
+                HEARTBEAT_DETAILS.set((out,))  # what the next call's heartbeats carry
+            if result.skills is not None:
+                skills_digest = text_digest(result.skills.model_dump_json())
+            if result.reply is None:
+                continue  # refused by the policy: no turn taken, the context stays as it was
+            recent.append(_turn_of(request, result))
+            turn += 1
+            more = index + 1 < len(items)
+            if more and turns_to_fold(recent, batch.context_token_budget, batch.max_recent_bytes):
+                out.stopped = "older turns to fold first"
+                break
+        if recent:
+            self._turns.hold(session, recent)
+        return out
 
     def _resolve_context(self, session: str, request: TurnInput) -> TurnInput:
         """The request with the context it names by reference filled in from what this worker
@@ -212,6 +245,73 @@ class RecentTurns:
                 return None
             found.append(turn)
         return found
+
+
+async def _one_turn(request: TurnInput) -> TurnResult:
+    """The brief and, when the mode is allowed, the model call of one turn (context resolved)."""
+    # File reads, YAML and regex matching run off the event loop that serves every role.
+    brief, call = await asyncio.to_thread(_prepare, request)
+    result = TurnResult(
+        role=brief.role,
+        title=brief.title,
+        allowed_modes=brief.allowed_modes,
+        model=brief.model,
+        policy_version=brief.policy_version,
+        policy_sha256=brief.policy_sha256,
+        skill_policy_version=brief.skill_policy_version,
+        skill_policy_sha256=brief.skill_policy_sha256,
+        skills=brief.skills,
+    )
+    if request.skills_digest and brief.skills is not None:
+        if text_digest(brief.skills.model_dump_json()) == request.skills_digest:
+            result.skills, result.skills_unchanged = None, True  # the session holds it
+    if call is None:
+        result.refused = (
+            f"mode {request.mode!r} is not allowed for role {brief.role!r}; "
+            f"allowed: {', '.join(brief.allowed_modes)}"
+        )
+        return result
+    try:
+        result.reply = await call_model(call)  # heartbeats, tracing span, reply bound
+    except ApplicationError as err:
+        # The same failure, with what was loaded as its details, so the session's failed
+        # artifact still carries the skill evidence.
+        raise ApplicationError(
+            err.message,
+            result,
+            type=err.type,
+            non_retryable=err.non_retryable,
+            next_retry_delay=err.next_retry_delay,
+        ) from None
+    return result
+
+
+def _turn_of(request: TurnInput, result: TurnResult) -> Turn:
+    """The verbatim turn the session keeps for a reply (the same bound as the session's)."""
+    reply = result.reply.reply if result.reply else ""
+    if len(reply.encode()) > MAX_REPLY_BYTES:
+        reply = reply.encode()[:MAX_REPLY_BYTES].decode(errors="ignore")
+    brief = request.brief
+    return Turn(turn=request.turn, invocation_id=brief.invocation_id, prompt=brief.prompt, reply=reply)
+
+
+def _heartbeated(batch: TurnBatchInput) -> TurnBatchResult:
+    """What an earlier attempt of this batch finished (its last heartbeat), or nothing."""
+    details = activity.info().heartbeat_details
+    if not details:
+        return TurnBatchResult()
+    try:  # decoded without a type hint: the JSON object of a TurnBatchResult
+        done = TurnBatchResult.model_validate(details[0])
+    except ValueError:  # not one: run the batch again
+        return TurnBatchResult()
+    count = min(len(done.results), len(done.turns), len(done.durations_ms), 1 + len(batch.more))
+    return TurnBatchResult(
+        results=done.results[:count], turns=done.turns[:count], durations_ms=done.durations_ms[:count]
+    )
+
+
+def _result_bytes(result: TurnBatchResult) -> int:
+    return len(result.model_dump_json().encode())
 
 
 def _prepare(request: TurnInput) -> tuple[RoleBrief, ModelCallInput | None]:

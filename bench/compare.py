@@ -200,9 +200,11 @@ class System:
             result_type=NaiveReply,
         )
 
-    async def send(self, plan: str, role: str, prompt: str, inv: str) -> None:
+    async def send(self, plan: str, role: str, prompt: str, inv: str, check: bool = False) -> None:
+        """Queue one invocation by signal-with-start, as automation from any Temporal client does
+        (both systems alike); `check` is RoleTeam.send's default: ask right after for a refusal."""
         if self.name == "roleteam":
-            await self.team.send(plan, role, self.team.request(prompt, inv))
+            await self.team.send(plan, role, self.team.request(prompt, inv), check=check)
             return
         await self.client.start_workflow(
             NAIVE_WORKFLOW,
@@ -330,14 +332,15 @@ async def burst(system: System, args) -> dict:
     return {"roles": args.roles, "seconds": round(elapsed, 2), "per_second": round(args.roles / elapsed, 1)}
 
 
-async def queued(system: System, args) -> dict:
-    """One role, `--queued` invocations sent by signal at once; the rate at which they complete."""
+async def queued(system: System, args, check: bool = False) -> dict:
+    """One role, `--queued` invocations sent by signal at once; the rate at which they complete.
+    With `check`, each send also asks the session whether it refused the invocation."""
     plan, role = f"queue-{uuid.uuid4().hex[:6]}", "developer"
     await system.lift_budgets(plan, role)
     await system.invoke(plan, role, prompt_of(0, args.prompt_bytes), "q-start")  # started, warm
     began = time.perf_counter()
     for n in range(args.queued):
-        await system.send(plan, role, prompt_of(n, args.prompt_bytes), f"q-{n}")
+        await system.send(plan, role, prompt_of(n, args.prompt_bytes), f"q-{n}", check=check)
     last = f"q-{args.queued - 1}"
     done = await system.wait_idle(plan, role, last, args.queued + 1)
     elapsed = time.perf_counter() - began
@@ -486,6 +489,10 @@ async def compare(args) -> dict:
         result[name]["burst"] = await burst(system, args)
         log(f"{name}: {args.queued} queued on one role")
         result[name]["queued"] = queue = await queued(system, args)
+        if name == "roleteam":
+            log(f"{name}: {args.queued} queued on one role, each send checked")
+            result[name]["queued_checked"] = await queued(system, args, check=True)
+            result[name]["queued_checked"].pop("plan")
         log(f"{name}: cold resume at {args.cold_turns}")
         result[name]["cold_resume"] = await deep_cold(system, args, queue.pop("plan"))
     for name, system in systems.items():
@@ -510,7 +517,8 @@ def table(result: dict) -> str:
             verdict = f"{ratio:.2f}x" + (" (good)" if ratio >= 1 else "")
         else:
             verdict = "-"
-        return f"| {label} | {a}{unit} | {b}{unit} | {verdict} |"
+        shown = [f"{v}{unit}" if v != "-" else "-" for v in (a, b)]
+        return f"| {label} | {shown[0]} | {shown[1]} | {verdict} |"
 
     s_n, s_r = n["sequential"], r["sequential"]
     lines = [
@@ -530,6 +538,13 @@ def table(result: dict) -> str:
             f"one role, {n['queued']['queued']} queued invocations",
             n["queued"]["per_second"],
             r["queued"]["per_second"],
+            "/s",
+            False,
+        ),
+        row(
+            "  same, each RoleTeam.send checked for a refusal (its default)",
+            "-",
+            r.get("queued_checked", {}).get("per_second", "-"),
             "/s",
             False,
         ),

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -158,6 +159,9 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
         ) from err
 
 
+POLLERS_SEEN_SECONDS = 10.0
+
+
 @dataclass
 class RoleTeam:
     """Operations on the role sessions of plans, over one Temporal client."""
@@ -166,6 +170,9 @@ class RoleTeam:
     task_queue: str = field(default_factory=configured_task_queue)
     registry: RoleRegistry | None = None
     options: SessionOptions | None = None
+    # When a worker was last seen polling (monotonic seconds): `send` asks again only after
+    # POLLERS_SEEN_SECONDS, so queueing many invocations costs a describe call now and then.
+    _pollers_seen_at: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.registry = self.registry or load_role_registry()
@@ -201,8 +208,16 @@ class RoleTeam:
             raise InvalidInputError("; ".join(problems))
         return request
 
-    async def worker_polling(self) -> bool:
-        """Whether any worker polls this task queue right now (invocations wait for one)."""
+    async def worker_polling(self, recent: bool = False) -> bool:
+        """Whether any worker polls this task queue right now (invocations wait for one).
+
+        Args:
+            recent: a worker seen polling in the last POLLERS_SEEN_SECONDS counts, unasked.
+        """
+        now = time.monotonic()
+        seen = self._pollers_seen_at
+        if recent and seen is not None and now - seen < POLLERS_SEEN_SECONDS:
+            return True
         response = await self.client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace=self.client.namespace,
@@ -210,6 +225,7 @@ class RoleTeam:
                 task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             )
         )
+        self._pollers_seen_at = now if response.pollers else None
         return bool(response.pollers)
 
     async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
@@ -289,7 +305,7 @@ class RoleTeam:
         if check:
             artifact = None
             try:
-                if await self.worker_polling():  # else nothing could answer the query yet
+                if await self.worker_polling(recent=True):  # else nothing could answer the query yet
                     artifact = await self.artifact(plan_id, role, request.invocation_id, timeout=5.0)
             except (RoleteamError, RPCError):
                 pass  # the check could not be made; the signal is durable all the same

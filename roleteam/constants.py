@@ -23,6 +23,8 @@ ACTIVITY_CALL_MODEL = "call_model"
 ACTIVITY_SUMMARIZE_TURNS = "summarize_turns"
 # Brief and model call in one round trip (sessions started since PATCH_ONE_TURN_ACTIVITY).
 ACTIVITY_RUN_TURN = "run_turn"
+# Several queued invocations' turns in one round trip, in order (sessions with PATCH_TURN_BATCHES).
+ACTIVITY_RUN_TURNS = "run_turns"
 ACTIVITY_RECOVER_ROLE_STATE = "recover_role_state"
 
 PLAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -76,6 +78,10 @@ SUMMARY_INPUT_CHARS_PER_TEXT = 8_000
 MAX_TRAIL_BYTES = 96 * 1024
 # Last line of defence: an activity input above this is not scheduled (the invocation fails).
 MAX_ACTIVITY_INPUT_BYTES = 1_800 * 1024
+# A `run_turns` batch: at most this many queued invocations, and it starts no further turn once
+# its results hold this many bytes (one more turn's result stays well within a payload).
+MAX_TURNS_PER_BATCH = 8
+MAX_TURN_BATCH_RESULT_BYTES = 512 * 1024
 # The whole hand-over at continue-as-new stays under this (Temporal's payload limit is 2 MB).
 # By construction it does: queue 384 KiB (or one request of up to ~600 KiB escaped) + ids
 # 160 KiB + memory 480 KiB + trail 96 KiB + artifacts 128 KiB, plus small fields.

@@ -1,7 +1,7 @@
 """The full verbatim transcript of a role, read back from Temporal across all its runs.
 
 The workflow hands only a bounded summary to each new run; the verbatim turns stay in the event
-histories of the runs themselves (the `call_model` or `run_turn` activity's input and result), so walking the
+histories of the runs themselves (the turn activities' inputs and results), so walking the
 continue-as-new chain back to the first run recovers every turn.
 """
 
@@ -12,9 +12,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from roleteam.constants import ACTIVITY_CALL_MODEL, ACTIVITY_RUN_TURN, CONTEXT_NOT_CACHED_ERROR, POLICY_ERROR
+from roleteam.constants import CONTEXT_NOT_CACHED_ERROR, POLICY_ERROR
 from roleteam.errors import SessionNotFoundError, no_session_message
-from roleteam.models import ModelCallInput, ModelReply, TurnInput, TurnResult
+from roleteam.turn_events import TURN_ACTIVITIES, answered_turns, asked_turns
 
 
 class TranscriptTurn(BaseModel):
@@ -73,8 +73,10 @@ async def _read_run(
     client: Client, workflow_id: str, run_id: str | None
 ) -> tuple[list[TranscriptTurn], str | None]:
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-    scheduled: dict[int, TranscriptTurn] = {}
-    one_trip: set[int] = set()  # scheduled ids of `run_turn` (the rest are `call_model`)
+    converter = client.data_converter
+    # The turns each turn activity asked for (a batch asks several), by its scheduled event id.
+    scheduled: dict[int, list[TranscriptTurn]] = {}
+    activities: dict[int, str] = {}
     previous_run: str | None = None
     try:
         current_run = run_id or (await handle.describe()).run_id
@@ -86,36 +88,36 @@ async def _read_run(
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 attrs = event.activity_task_scheduled_event_attributes
                 name = attrs.activity_type.name
-                if name == ACTIVITY_CALL_MODEL:
-                    [call] = await client.data_converter.decode(attrs.input.payloads, [ModelCallInput])
-                    turn, invocation_id, prompt = call.turn, call.invocation_id, call.prompt
-                elif name == ACTIVITY_RUN_TURN:
-                    [step] = await client.data_converter.decode(attrs.input.payloads, [TurnInput])
-                    turn, invocation_id, prompt = step.turn, step.brief.invocation_id, step.brief.prompt
-                    one_trip.add(event.event_id)
-                else:
+                if name not in TURN_ACTIVITIES:
                     continue
-                scheduled[event.event_id] = TranscriptTurn(
-                    turn=turn,
-                    invocation_id=invocation_id,
-                    run_id=current_run,
-                    status="running",
-                    prompt=prompt,
-                )
+                activities[event.event_id] = name
+                scheduled[event.event_id] = [
+                    TranscriptTurn(
+                        turn=asked.turn,
+                        invocation_id=asked.invocation_id,
+                        run_id=current_run,
+                        status="running",
+                        prompt=asked.prompt,
+                    )
+                    for asked in await asked_turns(converter, name, attrs.input.payloads)
+                ]
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 attrs = event.activity_task_completed_event_attributes
-                turn = scheduled.get(attrs.scheduled_event_id)
-                if turn and attrs.scheduled_event_id in one_trip:
-                    [result] = await client.data_converter.decode(attrs.result.payloads, [TurnResult])
-                    reply = result.reply
-                    if reply is None:  # refused by the policy: the model was not called, no turn
-                        del scheduled[attrs.scheduled_event_id]
+                turns = scheduled.get(attrs.scheduled_event_id)
+                if not turns:
+                    continue
+                name = activities[attrs.scheduled_event_id]
+                answers = await answered_turns(converter, name, attrs.result.payloads, len(turns))
+                kept = []
+                for turn, answer in zip(turns, answers, strict=True):
+                    reply = answer.reply
+                    if reply is None:  # refused by the policy (no turn), or not run by its batch
                         continue
-                elif turn:
-                    [reply] = await client.data_converter.decode(attrs.result.payloads, [ModelReply])
-                if turn:
                     turn.status, turn.reply = "completed", reply.reply
                     turn.provider, turn.model = reply.provider, reply.model
+                    turn.turn = answer.turn or turn.turn
+                    kept.append(turn)
+                scheduled[attrs.scheduled_event_id] = kept
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                 attrs = event.activity_task_failed_event_attributes
                 failure = attrs.failure
@@ -132,10 +134,12 @@ async def _read_run(
             _, plan_id, role = (workflow_id.split(":", 2) + ["", ""])[:3]
             raise SessionNotFoundError(no_session_message(plan_id, role)) from None
         raise
-    return list(scheduled.values()), previous_run
+    return [turn for turns in scheduled.values() for turn in turns], previous_run
 
 
-def _fail(scheduled: dict[int, TranscriptTurn], event_id: int, message: str) -> None:
-    turn = scheduled.get(event_id)
-    if turn:
-        turn.status, turn.error = "failed", message
+def _fail(scheduled: dict[int, list[TranscriptTurn]], event_id: int, message: str) -> None:
+    """The activity failed on its first turn; a batch's later turns did not run there."""
+    turns = scheduled.get(event_id)
+    if turns:
+        turns[0].status, turns[0].error = "failed", message
+        del turns[1:]

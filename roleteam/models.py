@@ -280,6 +280,8 @@ class RoleState(BaseModel):
     running_invocation_id: str | None = None
     running_phase: str | None = None
     queued: list[str] = []
+    # Queued invocations running with `running_invocation_id` in one `run_turns` batch, in order.
+    running_batch: list[str] = []
     # What the plan's latest directive says (null until the plan sends one).
     budget_warning: str | None = None
     budget_refusal: str | None = None
@@ -425,6 +427,40 @@ class TurnResult(BaseModel):
     @property
     def compliance(self) -> str | None:
         return self.skills.compliance if self.skills else None
+
+
+class TurnBatchItem(BaseModel):
+    """One more queued invocation of a `run_turns` batch: its turn follows the one before it."""
+
+    brief: RoleBriefInput
+    mode: ExecutionMode = "persistent"
+
+
+class TurnBatchInput(BaseModel):
+    """Activity `run_turns`: the turns of several queued invocations in one round trip, in order.
+
+    `first` is what `run_turn` would get for the first invocation (its context by reference or
+    verbatim, as there); each item of `more` sees the turns before it in its context, exactly as
+    if it had run alone next. The batch stops before a turn whose context would need older turns
+    folded (`context_token_budget`, `max_recent_bytes`: the session's own bounds), and before an
+    item that fails: the session runs the items not run on its own, one at a time.
+    """
+
+    first: TurnInput
+    more: list[TurnBatchItem] = []
+    context_token_budget: int
+    max_recent_bytes: int
+
+
+class TurnBatchResult(BaseModel):
+    """What `run_turns` did: one `TurnResult` per item it ran, in order, and the turn number each
+    took (0 for a refusal: the model was not called). Items after the last result were not run;
+    `stopped` says why."""
+
+    results: list[TurnResult] = []
+    turns: list[int] = []
+    stopped: str = ""
+    durations_ms: list[int] = []  # how long each item took: the session lays them end to end
 
 
 class SummarizeInput(BaseModel):

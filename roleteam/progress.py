@@ -19,6 +19,7 @@ from roleteam.constants import (
     ACTIVITY_CALL_MODEL,
     ACTIVITY_LOAD_ROLE_BRIEF,
     ACTIVITY_RUN_TURN,
+    ACTIVITY_RUN_TURNS,
     ACTIVITY_SUMMARIZE_TURNS,
 )
 from roleteam.errors import RoleteamError, SessionNotFoundError
@@ -30,6 +31,7 @@ DOING = {
     ACTIVITY_LOAD_ROLE_BRIEF: "loading skills",
     ACTIVITY_CALL_MODEL: "calling the model",
     ACTIVITY_RUN_TURN: "calling the model",
+    ACTIVITY_RUN_TURNS: "calling the model",
     ACTIVITY_SUMMARIZE_TURNS: "summarising older turns",
 }
 
@@ -133,10 +135,11 @@ def invocation_progress(
     """Combine the session's state and its pending activities into one invocation's progress."""
     if state is None:
         return InvocationProgress(invocation_id, "unknown")
-    if state.running_invocation_id == invocation_id:
+    if state.running_invocation_id == invocation_id or invocation_id in state.running_batch:
         return InvocationProgress(invocation_id, "running", doing=state.running_phase, activities=activities)
     if invocation_id in state.queued:
-        ahead = state.queued.index(invocation_id) + (1 if state.running_invocation_id else 0)
+        running = (1 if state.running_invocation_id else 0) + len(state.running_batch)
+        ahead = state.queued.index(invocation_id) + running
         return InvocationProgress(invocation_id, "queued", queued_behind=ahead)
     return InvocationProgress(invocation_id, "not in flight")
 
@@ -146,7 +149,8 @@ async def read_progress(team, plan_id: str, role: str, invocation_id: str) -> In
     handle = team.handle(plan_id, role)
     try:
         state = await team.state(plan_id, role, timeout=5.0)
-        activities = await pending_activities(handle) if state.running_invocation_id == invocation_id else []
+        running = state.running_invocation_id == invocation_id or invocation_id in state.running_batch
+        activities = await pending_activities(handle) if running else []
     except SessionNotFoundError:  # the first invocation of the role starts its session
         return InvocationProgress(invocation_id, "starting")
     except (RPCError, RoleteamError):  # e.g. no worker answers: nothing to say but waiting

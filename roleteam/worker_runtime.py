@@ -149,7 +149,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
         workflows=ALL_WORKFLOWS,
         activities=[
             *ALL_ACTIVITIES,
-            TurnActivities().run_turn,
+            *_turn_activities(),
             RecoveryActivities(client).recover_role_state,
             load_team_template,
             delivery.report_to_plan,
@@ -162,3 +162,9 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> Rol
         interceptors=[*kwargs.pop("interceptors", []), *tracing.worker_interceptors(client)],
         **kwargs,
     )
+
+
+def _turn_activities() -> list:
+    """`run_turn` and `run_turns`, sharing one worker's held recent turns."""
+    turns = TurnActivities()
+    return [turns.run_turn, turns.run_turns]

@@ -40,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
         SummaryResult,
         TokenUsage,
         Turn,
+        TurnBatchInput,
+        TurnBatchItem,
+        TurnBatchResult,
         TurnInput,
         TurnResult,
         TurnSpan,
@@ -119,6 +122,11 @@ PATCH_SESSION_V2 = "session-v2"
 REPORT_DELAY_SECONDS = 1.0
 MAX_TRAILING = 4 * TRAILING_BATCH
 ROLLOVER_PAUSE = timedelta(milliseconds=10)
+# Runs with this marker run up to MAX_TURNS_PER_BATCH queued invocations in one `run_turns`
+# activity (each turn sees the ones before it, as if run alone): one workflow task and one
+# activity round trip per batch instead of per invocation. Evaluated only when a second
+# invocation waits, so a one-off role's history gains no marker.
+PATCH_TURN_BATCHES = "turn-batches"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -150,6 +158,8 @@ class RoleSession:
         self._turns_this_run = 0
         self._max_events = c.MAX_EVENTS_PER_RUN  # decided in run() (PATCH_SHORTER_RUNS)
         self._running: str | None = None  # id of the invocation being run right now
+        self._batch: list[InvokeInput] = []  # running with it in one `run_turns` batch
+        self._batching: bool | None = None  # PATCH_TURN_BATCHES, decided when first needed
         self._parked = False  # the main loop waits for work (see _validate_invoke)
         self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = parsed.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
@@ -356,6 +366,17 @@ class RoleSession:
             workflow.logger.warning("report %d to the plan not delivered: %s", event.seq, root_cause(err))
 
     async def _run_next(self) -> None:
+        batch = self._batchable()
+        if len(batch) > 1 and self._batches():
+            del self._state.pending[: len(batch)]
+            self._running, self._batch = batch[0][0].invocation_id, [r for r, _ in batch[1:]]
+            self._publish()
+            try:
+                await self._run_batch(batch)
+            finally:
+                self._running, self._batch, self._phase = None, [], None
+                self._publish()
+            return
         request = self._state.pending.pop(0)
         self._running = request.invocation_id
         self._publish()
@@ -365,6 +386,93 @@ class RoleSession:
             self._running = None
             self._phase = None
             self._publish()
+
+    def _batches(self) -> bool:
+        if self._batching is None:
+            self._batching = workflow.patched(PATCH_TURN_BATCHES)
+        return self._batching
+
+    def _batchable(self) -> list[tuple[InvokeInput, RoleBriefInput]]:
+        """The queued invocations at the front that can run in one `run_turns` batch: persistent
+        or ephemeral turns of an active role whose plan reports no budget near its limit (those
+        run one at a time, so a retire or a budget refusal takes effect at the next invocation)."""
+        directive = self._state.directive
+        if (
+            not self._current()
+            or self._state.status == "retired"
+            or (directive is not None and (directive.budget_refusal or directive.budget_warning))
+        ):
+            return []
+        batch: list[tuple[InvokeInput, RoleBriefInput]] = []
+        room = self._turns_per_run - self._turns_this_run  # a batch never runs past a roll-over
+        for request in self._state.pending[: min(c.MAX_TURNS_PER_BATCH, room)]:
+            brief_input = self._brief_input(request)
+            if request.mode == "delegated" or payload_bytes(brief_input) > c.MAX_ACTIVITY_INPUT_BYTES:
+                break
+            batch.append((request, brief_input))
+        return batch
+
+    async def _run_batch(self, batch: list[tuple[InvokeInput, RoleBriefInput]]) -> None:
+        """Run queued invocations in one `run_turns` activity and record each, in order; those it
+        did not run go back to the front of the queue (they run next, one at a time)."""
+        started = workflow.now()
+        requests = [request for request, _ in batch]
+        held = self._held_skills()
+        first = self._turn_input(requests[0], batch[0][1], held)
+
+        def turns(call: TurnInput) -> TurnBatchInput:
+            return TurnBatchInput(
+                first=call,
+                more=[TurnBatchItem(brief=brief, mode=request.mode) for request, brief in batch[1:]],
+                context_token_budget=self._budget,
+                max_recent_bytes=c.MAX_RECENT_TURNS_BYTES,
+            )
+
+        if payload_bytes(turns(first)) > c.MAX_ACTIVITY_INPUT_BYTES:
+            self._state.pending[:0] = requests[1:]  # too big together: the first runs alone
+            await self._run_invocation(requests[0])
+            return
+        self._set_phase("calling the model")
+        try:
+            result = await self._with_context(first, lambda call: self._execute_batch(turns(call)))
+        except ActivityError as err:
+            self._turn_failed(requests[0], started, first.turn, self._context_used(), err, held)
+            self._state.pending[:0] = requests[1:]
+            return
+        ran = result.results[: len(requests)]
+        durations = [max(ms, 0) for ms in result.durations_ms] + [0] * len(ran)
+        now = workflow.now()
+        for n, (request, turn_result) in enumerate(zip(requests, ran, strict=False)):
+            # The activity ran the items one after another: each starts where the last ended.
+            began = min(started, now)
+            started += timedelta(milliseconds=durations[n])
+            finished = None if n == len(ran) - 1 else min(started, now)
+            turn = self._state.turns + 1
+            used, held = self._context_used(), self._held_skills()
+            await self._settle_turn(request, began, turn, used, turn_result, held, finished)
+        if len(ran) < len(requests):
+            workflow.logger.info("batch ran %d of %d: %s", len(ran), len(requests), result.stopped)
+            self._state.pending[:0] = requests[len(ran) :]
+
+    async def _execute_batch(self, batch: TurnBatchInput) -> TurnBatchResult:
+        options = self._input.options
+        count = 1 + len(batch.more)
+        return await workflow.execute_activity(
+            c.ACTIVITY_RUN_TURNS,
+            batch,
+            result_type=TurnBatchResult,
+            start_to_close_timeout=timedelta(seconds=options.model_timeout_seconds * count),
+            heartbeat_timeout=timedelta(seconds=options.model_heartbeat_timeout_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=1),
+                maximum_interval=timedelta(seconds=60),
+                maximum_attempts=options.model_max_attempts,
+                non_retryable_error_types=[c.POLICY_ERROR, c.MODEL_INPUT_TOO_LARGE_ERROR],
+            ),
+            summary=self._summary(
+                batch.first.brief.invocation_id, f"turns from {batch.first.turn}", f"{count} queued"
+            ),
+        )
 
     def _trailing_due(self) -> bool:
         """Whether bundle files and plan reports go before the next queued invocation."""
@@ -497,15 +605,7 @@ class RoleSession:
         if request.mode == "delegated" and self._delegates:
             await self._run_delegated(request, started)
             return
-        brief_input = RoleBriefInput(
-            plan_id=self._input.plan_id,
-            role=self._input.role,
-            invocation_id=request.invocation_id,
-            prompt=request.prompt,
-            domains=request.domains,
-            files=request.files,
-            plan_waivers=directive.skill_waivers if directive else [],
-        )
+        brief_input = self._brief_input(request)
         size = payload_bytes(brief_input)
         if size > c.MAX_ACTIVITY_INPUT_BYTES:
             # Unreachable within the request bounds; a payload Temporal rejects would fail the
@@ -622,35 +722,46 @@ class RoleSession:
             return
         await self._complete_turn(request, started, turn, used, brief.skills, reply)
 
-    async def _complete_turn(self, request: InvokeInput, started, turn: int, used, skills, reply) -> None:
+    def _brief_input(self, request: InvokeInput) -> RoleBriefInput:
+        directive = self._state.directive
+        return RoleBriefInput(
+            plan_id=self._input.plan_id,
+            role=self._input.role,
+            invocation_id=request.invocation_id,
+            prompt=request.prompt,
+            domains=request.domains,
+            files=request.files,
+            plan_waivers=directive.skill_waivers if directive else [],
+        )
+
+    async def _complete_turn(
+        self, request: InvokeInput, started, turn: int, used, skills, reply, finished=None
+    ) -> None:
         """Keep a model's reply as the turn's verbatim record and its artifact, then compact."""
         reply = _bounded_reply(reply)
         self._state.recent_turns.append(
             Turn(turn=turn, invocation_id=request.invocation_id, prompt=request.prompt, reply=reply.reply)
         )
         self._record(
-            self._artifact(request, started, "completed", turn=turn, context=used, skills=skills, reply=reply)
+            self._artifact(
+                request,
+                started,
+                "completed",
+                turn=turn,
+                context=used,
+                skills=skills,
+                reply=reply,
+                finished=finished,
+            )
         )
         await self._compact()
 
     async def _run_turn(self, request: InvokeInput, brief_input: RoleBriefInput, started) -> None:
         """One activity resolves the brief and calls the model; history keeps only the evidence."""
-        turn = self._state.turns + 1  # taken only if the model is called
-        used = ContextUsed(
-            prior_turns=len(self._state.recent_turns),
-            summary_chars=len(self._state.summary),
-            summarized_turns=self._state.summarized_turns,
-            context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
-        )
-        held = self._last_skills if self._current() else None  # named by digest, not sent back
-        call = TurnInput(
-            brief=brief_input,
-            mode=request.mode,
-            turn=turn,
-            summary=self._state.summary,
-            recent_turns=self._state.recent_turns,
-            skills_digest=text_digest(held.model_dump_json()) if held is not None else "",
-        )
+        used = self._context_used()
+        held = self._held_skills()
+        call = self._turn_input(request, brief_input, held)
+        turn = call.turn  # taken only if the model is called
         size = payload_bytes(call)
         if size > c.MAX_ACTIVITY_INPUT_BYTES:
             # Unreachable within the documented limits; failing beats a payload Temporal rejects.
@@ -662,43 +773,83 @@ class RoleSession:
             self._record(self._artifact(request, started, "failed", turn=turn, context=used, error=error))
             return
         self._set_phase("calling the model")
-        by_reference = self._by_reference_call(call)
         try:
-            if by_reference is not call:
-                try:
-                    result = await self._execute_turn(by_reference, request, turn)
-                except ActivityError as err:
-                    if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
-                        raise
-                    result = await self._execute_turn(call, request, turn)  # verbatim this time
-            else:
-                result = await self._execute_turn(call, request, turn)
-            if self._current():
-                self._summary_sent = text_digest(call.summary) if call.summary else None
+            result = await self._with_context(call, lambda sent: self._execute_turn(sent, request, turn))
         except ActivityError as err:
-            if _error_type(err) == c.POLICY_ERROR:  # nothing ran: a refusal, no turn taken
-                reason = f"role policy could not be loaded: {root_cause(err)}"
-                self._record(self._artifact(request, started, "refused", reason=reason))
-                return
-            loaded = _loaded_evidence(err)
-            if loaded is not None and loaded.skills_unchanged:
-                loaded = loaded.model_copy(update={"skills": held, "skills_unchanged": False})
-            if loaded is not None:
-                self._state.compliance, self._last_skills = loaded.compliance, loaded.skills
-                self._state.title = loaded.title
-            self._take_turn()
-            self._record(
-                self._artifact(
-                    request,
-                    started,
-                    "failed",
-                    turn=turn,
-                    context=used,
-                    skills=loaded.skills if loaded else None,
-                    error=root_cause(err),
-                )
-            )
+            self._turn_failed(request, started, turn, used, err, held)
             return
+        await self._settle_turn(request, started, turn, used, result, held)
+
+    def _context_used(self) -> ContextUsed:
+        return ContextUsed(
+            prior_turns=len(self._state.recent_turns),
+            summary_chars=len(self._state.summary),
+            summarized_turns=self._state.summarized_turns,
+            context_tokens=context_tokens(self._state.summary, self._state.recent_turns),
+        )
+
+    def _held_skills(self):
+        """The skill evidence a `run_turn` result may name by digest (`session-v2`), or None."""
+        return self._last_skills if self._current() else None
+
+    def _turn_input(self, request: InvokeInput, brief_input: RoleBriefInput, held) -> TurnInput:
+        return TurnInput(
+            brief=brief_input,
+            mode=request.mode,
+            turn=self._state.turns + 1,
+            summary=self._state.summary,
+            recent_turns=self._state.recent_turns,
+            skills_digest=text_digest(held.model_dump_json()) if held is not None else "",
+        )
+
+    async def _with_context(self, call: TurnInput, execute):
+        """`execute(call)`, with the context by reference where it can be (and verbatim again when
+        the worker answers ContextNotCached)."""
+        by_reference = self._by_reference_call(call)
+        if by_reference is not call:
+            try:
+                result = await execute(by_reference)
+            except ActivityError as err:
+                if _error_type(err) != c.CONTEXT_NOT_CACHED_ERROR:
+                    raise
+                result = await execute(call)  # verbatim this time
+        else:
+            result = await execute(call)
+        if self._current():
+            self._summary_sent = text_digest(call.summary) if call.summary else None
+        return result
+
+    def _turn_failed(self, request: InvokeInput, started, turn: int, used, err: ActivityError, held) -> None:
+        """Record a `run_turn` that failed: a refusal when the policy could not be used (no turn
+        taken), else a failed turn carrying what it had loaded."""
+        if _error_type(err) == c.POLICY_ERROR:  # nothing ran: a refusal, no turn taken
+            reason = f"role policy could not be loaded: {root_cause(err)}"
+            self._record(self._artifact(request, started, "refused", reason=reason))
+            return
+        loaded = _loaded_evidence(err)
+        if loaded is not None and loaded.skills_unchanged:
+            loaded = loaded.model_copy(update={"skills": held, "skills_unchanged": False})
+        if loaded is not None:
+            self._state.compliance, self._last_skills = loaded.compliance, loaded.skills
+            self._state.title = loaded.title
+        self._take_turn()
+        self._record(
+            self._artifact(
+                request,
+                started,
+                "failed",
+                turn=turn,
+                context=used,
+                skills=loaded.skills if loaded else None,
+                error=root_cause(err),
+            )
+        )
+
+    async def _settle_turn(
+        self, request: InvokeInput, started, turn: int, used, result: TurnResult, held, finished=None
+    ) -> None:
+        """Record what a turn's `run_turn` (or its item of `run_turns`) returned; `finished` is
+        when it ended (by default now)."""
         if result.skills_unchanged:
             result = result.model_copy(update={"skills": held, "skills_unchanged": False})
         self._state.compliance = result.compliance
@@ -706,10 +857,14 @@ class RoleSession:
         self._state.title = result.title
         if result.refused is not None or result.reply is None:
             reason = result.refused or "the model was not called"
-            self._record(self._artifact(request, started, "refused", skills=result.skills, reason=reason))
+            self._record(
+                self._artifact(
+                    request, started, "refused", skills=result.skills, reason=reason, finished=finished
+                )
+            )
             return
         self._take_turn()
-        await self._complete_turn(request, started, turn, used, result.skills, result.reply)
+        await self._complete_turn(request, started, turn, used, result.skills, result.reply, finished)
 
     def _by_reference_call(self, call: TurnInput) -> TurnInput:
         """`call` with the context the worker was already sent named by digest instead: the
@@ -841,8 +996,9 @@ class RoleSession:
         reply: ModelReply | None = None,
         context=None,
         skills=None,
+        finished=None,
     ) -> ExecutionArtifact:
-        finished = workflow.now()
+        finished = finished or workflow.now()
         info = workflow.info()
         prompt = request.prompt
         if len(prompt.encode()) > c.MAX_PROMPT_BYTES:
@@ -1085,6 +1241,9 @@ class RoleSession:
 
     # --- message handlers ------------------------------------------------------------------
 
+    def _is_running(self, invocation_id: str) -> bool:
+        return invocation_id == self._running or any(r.invocation_id == invocation_id for r in self._batch)
+
     def _is_queued(self, invocation_id: str) -> bool:
         return any(p.invocation_id == invocation_id for p in self._state.pending)
 
@@ -1094,7 +1253,7 @@ class RoleSession:
         return (
             request.retry
             and self._state.seen.get(digest(invocation_id)) == "failed"
-            and invocation_id != self._running
+            and not self._is_running(invocation_id)
             and not self._is_queued(invocation_id)
         )
 
@@ -1107,17 +1266,19 @@ class RoleSession:
     def _known(self, invocation_id: str) -> bool:
         return (
             digest(invocation_id) in self._state.seen
-            or invocation_id == self._running
+            or self._is_running(invocation_id)
             or self._is_queued(invocation_id)
         )
 
     def _queue_problem(self, request: InvokeInput) -> str | None:
         pending = self._state.pending
-        if len(pending) >= c.MAX_PENDING_INVOCATIONS:
-            return f"queue is full ({len(pending)} invocations waiting); retry later"
-        queued_bytes = sum(payload_bytes(p) for p in pending)
+        # A batch's invocations count as waiting: those it does not run go back in the queue.
+        waiting = len(pending) + len(self._batch)
+        if waiting >= c.MAX_PENDING_INVOCATIONS:
+            return f"queue is full ({waiting} invocations waiting); retry later"
+        queued_bytes = sum(payload_bytes(p) for p in (*pending, *self._batch))
         # One request always fits an empty queue, so the largest valid prompt is never refused.
-        if pending and queued_bytes + payload_bytes(request) > c.MAX_PENDING_BYTES:
+        if (pending or self._batch) and queued_bytes + payload_bytes(request) > c.MAX_PENDING_BYTES:
             return f"queue holds {queued_bytes} bytes of prompts already; retry later"
         return None
 
@@ -1314,6 +1475,7 @@ class RoleSession:
             running_invocation_id=self._running,
             running_phase=self._phase if self._running else None,
             queued=[p.invocation_id for p in s.pending],
+            running_batch=[r.invocation_id for r in self._batch],
             budget_warning=s.directive.budget_warning if s.directive else None,
             budget_refusal=s.directive.budget_refusal if s.directive else None,
             plan_waived_skills=[w.skill for w in s.directive.skill_waivers] if s.directive else [],
