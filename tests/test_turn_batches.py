@@ -15,19 +15,21 @@ from tests.helpers import ask, eventually
 ROLE = "developer"
 
 
-async def queue_behind_a_slow_first_turn(team, fake_openai, plan_id: str, prompts: list[str]) -> None:
+async def queue_behind_a_slow_first_turn(
+    team, fake_openai, plan_id: str, prompts: list[str], role: str = ROLE
+) -> None:
     """Send every prompt by signal while the first turn's model call is held up, so the rest wait
     in the queue together (as a busy role's invocations do)."""
     fake_openai.script.append(Scripted(delay=1.5))
     for n, prompt in enumerate(prompts):
-        await team.send(plan_id, ROLE, team.request(prompt, f"q-{n}"))
+        await team.send(plan_id, role, team.request(prompt, f"q-{n}"))
 
 
-async def all_ran(team, plan_id: str, count: int):
+async def all_ran(team, plan_id: str, count: int, role: str = ROLE):
     async def check():
-        state = await team.state(plan_id, ROLE)
+        state = await team.state(plan_id, role)
         assert state.pending == 0 and state.running_invocation_id is None, state
-        artifacts = [await team.artifact(plan_id, ROLE, f"q-{n}") for n in range(count)]
+        artifacts = [await team.artifact(plan_id, role, f"q-{n}") for n in range(count)]
         assert all(a is not None for a in artifacts), [n for n, a in enumerate(artifacts) if a is None]
         return artifacts
 
@@ -128,3 +130,24 @@ async def test_a_retire_while_a_batch_runs_refuses_what_is_still_queued(
 async def _batch_running(team, plan_id: str):
     state = await team.state(plan_id, ROLE)
     return state if state.running_batch else None
+
+
+async def test_an_invocation_the_policy_refuses_in_a_batch_takes_no_turn(
+    client, team, worker, fake_openai, plan_id
+):
+    role = "planner"  # persistent and delegated only
+    for n in range(6):
+        mode = "scheduled" if n == 2 else "persistent"
+        if n == 0:
+            fake_openai.script.append(Scripted(delay=1.5))  # the rest queue behind the first
+        await team.send(plan_id, role, team.request(f"step {n}", f"q-{n}", mode=mode), check=False)
+    artifacts = await all_ran(team, plan_id, 6, role)
+
+    assert [a.status for a in artifacts] == ["completed"] * 2 + ["refused"] + ["completed"] * 3
+    assert "not allowed" in artifacts[2].reason and artifacts[2].turn is None
+    assert artifacts[2].skills is not None, "a refusal still says what the policy loaded"
+    assert [a.turn for a in artifacts if a.turn] == [1, 2, 3, 4, 5]
+    assert ACTIVITY_RUN_TURNS in await turn_activities(client, session_workflow_id(plan_id, role))
+    transcript = await read_transcript(client, session_workflow_id(plan_id, role))
+    assert [t.invocation_id for t in transcript.turns] == ["q-0", "q-1", "q-3", "q-4", "q-5"]
+    assert [t.turn for t in transcript.turns] == [1, 2, 3, 4, 5]
