@@ -160,6 +160,7 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
 
 
 POLLERS_SEEN_SECONDS = 10.0
+ROLL_OVER_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -256,6 +257,8 @@ class RoleTeam:
             except WorkflowUpdateFailedError as err:
                 if _error_type(err) != ROLLING_OVER_ERROR:
                     raise RoleteamError(f"invocation rejected: {_root_message(err)}") from None
+                if await _next_run_started(self.client, operation):
+                    continue  # ask the new run at once
             except RPCError as err:
                 # The operation holds the same error for its start; read it so asyncio does not
                 # report it as never retrieved.
@@ -428,3 +431,26 @@ def _not_found(err: RPCError, plan_id: str, role: str) -> Exception:
             "start one with 'roleteam worker'"
         )
     return RoleteamError(f"Temporal refused the request: {err.message}")
+
+
+async def _next_run_started(client: Client, operation: WithStartWorkflowOperation) -> bool:
+    """Wait (at most ROLL_OVER_WAIT_SECONDS) until the run that answered RollingOver has handed
+    over to its next run; whether it has.
+
+    Describing the workflow is never refused, unlike an update sent while the run is closing
+    (`workflow is closing`), which the SDK retries only after about a second.
+    """
+    try:
+        handle = await asyncio.wait_for(operation.workflow_handle(), 0.1)
+    except Exception:  # noqa: BLE001 - no handle: fall back to the usual pause
+        return False
+    current = client.get_workflow_handle(handle.id)
+    deadline = time.monotonic() + ROLL_OVER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if (await current.describe()).run_id != handle.result_run_id:
+                return True
+        except RPCError:
+            return False
+        await asyncio.sleep(0.02)
+    return False

@@ -127,6 +127,13 @@ ROLLOVER_PAUSE = timedelta(milliseconds=10)
 # activity round trip per batch instead of per invocation. Evaluated only when a second
 # invocation waits, so a one-off role's history gains no marker.
 PATCH_TURN_BATCHES = "turn-batches"
+# The pause before a roll-over (ROLLOVER_PAUSE) is one server timer, and the dev server fires a
+# 10 ms timer after 0.7-0.9 s: every caller waiting on the roll-over paid that. Runs with this
+# marker write the last bundle files before a roll-over with a regular activity instead of a local
+# one (its result is a history event, ordered with the signals that arrived meanwhile), and pause
+# only when a local activity did finish in the activation that would hand over. The marker is
+# written at the first roll-over that reaches the choice, so runs that never roll over lack it.
+PATCH_QUICK_ROLLOVER = "rollover-without-pause"
 
 
 @workflow.defn(name=c.WORKFLOW_TYPE)
@@ -160,6 +167,8 @@ class RoleSession:
         self._running: str | None = None  # id of the invocation being run right now
         self._batch: list[InvokeInput] = []  # running with it in one `run_turns` batch
         self._batching: bool | None = None  # PATCH_TURN_BATCHES, decided when first needed
+        self._quick_rollover: bool | None = None  # PATCH_QUICK_ROLLOVER, likewise
+        self._local_activity_at = -1  # history length of the activation a local activity ended in
         self._parked = False  # the main loop waits for work (see _validate_invoke)
         self._budget = parsed.options.context_token_budget or c.DEFAULT_CONTEXT_TOKEN_BUDGET
         self._turns_per_run = parsed.options.turns_per_run or c.DEFAULT_TURNS_PER_RUN
@@ -258,6 +267,8 @@ class RoleSession:
 
         while True:
             if can_roll_over():
+                if self._rolls_over_quickly() and not self._local_activity_just_ended():
+                    self._continue_as_new()
                 # One more round trip first: the trailing work just done may have been a local
                 # activity, whose result a replay can deliver before signals that arrived while it
                 # ran; handing over in that same activation would drop those signals (seen: an
@@ -306,13 +317,18 @@ class RoleSession:
         )
 
     async def _write_bundle_batches(self) -> None:
-        """Write unwritten artifacts to the plan bundle, a batch per local activity."""
+        """Write unwritten artifacts to the plan bundle, a batch per local activity (a regular one
+        when a roll-over is due, in runs with PATCH_QUICK_ROLLOVER)."""
         while self._unwritten:
             ids = self._unwritten[: c.MAX_REPORTS_PER_BATCH]
             artifacts = [a for a in map(self._artifacts.get, ids) if a is not None]
             if artifacts:
+                # The last files before a roll-over go by a regular activity (see
+                # PATCH_QUICK_ROLLOVER): no local activity result in the activation that hands over.
+                local = not (self._rollover_due() and self._rolls_over_quickly())
+                run = workflow.execute_local_activity if local else workflow.execute_activity
                 try:
-                    await workflow.execute_local_activity(
+                    await run(
                         c.ACTIVITY_WRITE_ARTIFACT_BUNDLES,
                         ArtifactBundleBatch(artifacts=artifacts),
                         start_to_close_timeout=timedelta(seconds=30),
@@ -321,6 +337,8 @@ class RoleSession:
                     )
                 except ActivityError as err:
                     workflow.logger.warning("%d artifacts not written: %s", len(artifacts), root_cause(err))
+                if local:
+                    self._local_activity_at = workflow.info().get_current_history_length()
             # Only ever appended to meanwhile: the written ones are still the first.
             del self._unwritten[: len(ids)]
         self._artifacts.trim()  # the artifacts held only until written can go now
@@ -386,6 +404,16 @@ class RoleSession:
             self._running = None
             self._phase = None
             self._publish()
+
+    def _rolls_over_quickly(self) -> bool:
+        if self._quick_rollover is None:
+            self._quick_rollover = workflow.patched(PATCH_QUICK_ROLLOVER)
+        return self._quick_rollover
+
+    def _local_activity_just_ended(self) -> bool:
+        """Whether a local activity's result was delivered in this activation (the history a
+        workflow task starts from grows with every new task)."""
+        return self._local_activity_at == workflow.info().get_current_history_length()
 
     def _batches(self) -> bool:
         if self._batching is None:
@@ -499,6 +527,8 @@ class RoleSession:
         except ActivityError as err:
             workflow.logger.warning("starting empty: earlier runs could not be read: %s", root_cause(err))
             return
+        finally:
+            self._local_activity_at = workflow.info().get_current_history_length()
         if found.identity_problem:
             raise ApplicationError(
                 found.identity_problem, type=c.INVALID_SESSION_INPUT_ERROR, non_retryable=True
