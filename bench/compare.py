@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a fresh clone
 
 from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.client import Client, WithStartWorkflowOperation  # noqa: E402
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus  # noqa: E402
 from temporalio.common import WorkflowIDConflictPolicy  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
@@ -224,9 +224,20 @@ class System:
 
     async def wait_turns(self, plan: str, role: str, turns: int, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
+        polls = 0
         while time.monotonic() < deadline:
             if await self.turns(plan, role) >= turns:
                 return
+            polls += 1
+            if self.name == "naive" and polls % 40 == 0:
+                # The naive run never rolls over: Temporal ends it at its history limit, and then
+                # no turn ever comes (waiting out the timeout only made the run minutes longer).
+                described = await self.client.get_workflow_handle(self.workflow_id(plan, role)).describe()
+                if described.status != WorkflowExecutionStatus.RUNNING:
+                    raise RuntimeError(
+                        f"naive: {plan}/{role} ended ({described.status.name}) before {turns} turns: "
+                        "Temporal's history limit"
+                    )
             await asyncio.sleep(0.05)
         raise RuntimeError(f"{self.name}: {plan}/{role} did not reach {turns} turns in {timeout}s")
 
