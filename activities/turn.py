@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -27,6 +28,7 @@ from roleteam.constants import (
     MAX_REPLY_BYTES,
     MAX_TURN_BATCH_RESULT_BYTES,
     MODEL_INPUT_TOO_LARGE_ERROR,
+    QUERY_CONTEXT,
 )
 from roleteam.models import (
     ModelCallInput,
@@ -35,6 +37,7 @@ from roleteam.models import (
     TurnBatchInput,
     TurnBatchItem,
     TurnBatchResult,
+    TurnContext,
     TurnInput,
     TurnRef,
     TurnResult,
@@ -44,6 +47,26 @@ from roleteam.models import (
     turn_digest,
 )
 from roleteam.workflows.context import turns_to_fold
+
+# How long `run_turn` waits for the session to answer its `context` query before falling back to
+# ContextNotCached (the session then sends the context verbatim).
+CONTEXT_QUERY_SECONDS = 10.0
+
+# (workflow id, run id) -> the session's TurnContext, or None when it cannot be read.
+ContextFetcher = Callable[[str, str], Awaitable[TurnContext | None]]
+
+
+async def context_from_session(workflow_id: str, run_id: str) -> TurnContext | None:
+    """The session's context by its `context` query (served by the worker that has the session
+    cached, which just scheduled this activity), or None when it cannot be read."""
+    try:
+        handle = activity.client().get_workflow_handle(workflow_id, run_id=run_id or None)
+        return await handle.query(
+            QUERY_CONTEXT, result_type=TurnContext, rpc_timeout=timedelta(seconds=CONTEXT_QUERY_SECONDS)
+        )
+    except Exception as err:  # noqa: BLE001 - any failure: the session sends the context instead
+        activity.logger.info("the session's context could not be read: %s", err)
+        return None
 
 
 class TurnActivities:
@@ -58,14 +81,16 @@ class TurnActivities:
         self,
         settings: Callable[[], ProviderSettings] = ProviderSettings.from_env,
         turns: RecentTurns | None = None,
+        fetch_context: ContextFetcher = context_from_session,
     ) -> None:
         self._settings = settings
         self._turns = turns or RecentTurns()
+        self._fetch_context = fetch_context
 
     @activity.defn(name=ACTIVITY_RUN_TURN)
     async def run_turn(self, request: TurnInput) -> TurnResult:
         session = activity.info().workflow_id or ""
-        request = self._resolve_context(session, request)
+        request = await self._resolve_context(session, request)
         result = await _one_turn(request)
         if request.turn > 0 and result.reply is not None:
             # The session keeps this turn verbatim; the next call names it.
@@ -83,7 +108,7 @@ class TurnActivities:
         lost worker takes up where the last one stopped instead of calling the model again.
         """
         session = activity.info().workflow_id or ""
-        first = self._resolve_context(session, batch.first)
+        first = await self._resolve_context(session, batch.first)
         done = _heartbeated(batch)
         out = TurnBatchResult(results=done.results, turns=done.turns, durations_ms=done.durations_ms)
         items = [TurnBatchItem(brief=first.brief, mode=first.mode), *batch.more]
@@ -131,9 +156,26 @@ class TurnActivities:
             self._turns.hold(session, recent)
         return out
 
-    def _resolve_context(self, session: str, request: TurnInput) -> TurnInput:
+    async def _resolve_context(self, session: str, request: TurnInput) -> TurnInput:
         """The request with the context it names by reference filled in from what this worker
-        holds (ContextNotCached when it does not hold it all); context sent verbatim is held."""
+        holds; what it does not hold it asks the session for (query `context`, checked against
+        the digests), and ContextNotCached only when that fails too. Context sent verbatim is held.
+        """
+        resolved, missing = self._resolve_held(session, request)
+        if missing is None:
+            return resolved
+        fetched = await self._fetch_context(session, activity.info().workflow_run_id or "")
+        if fetched is not None:
+            self._turns.hold(session, fetched.recent_turns)
+            if fetched.summary:
+                self._turns.hold_summary(session, fetched.summary)
+            resolved, missing = self._resolve_held(session, request)
+        if missing is not None:
+            raise _not_cached(missing)
+        return resolved
+
+    def _resolve_held(self, session: str, request: TurnInput) -> tuple[TurnInput, str | None]:
+        """The request resolved from what this worker holds, or what it lacks."""
         update: dict = {}
         if request.recent_refs or request.recent_span is not None:
             resolved = (
@@ -142,18 +184,18 @@ class TurnActivities:
                 else self._turns.resolve(session, request.recent_refs)
             )
             if resolved is None:
-                raise _not_cached("the recent turns")
+                return request, "the recent turns"
             update |= {"recent_turns": resolved, "recent_refs": [], "recent_span": None}
         else:
             self._turns.hold(session, request.recent_turns)
         if request.summary_digest and not request.summary:
             summary = self._turns.summary(session, request.summary_digest)
             if summary is None:
-                raise _not_cached("the summary of older turns")
+                return request, "the summary of older turns"
             update |= {"summary": summary, "summary_digest": ""}
         elif request.summary:
             self._turns.hold_summary(session, request.summary)
-        return request.model_copy(update=update) if update else request
+        return (request.model_copy(update=update) if update else request), None
 
 
 def _not_cached(what: str) -> ApplicationError:

@@ -17,6 +17,9 @@ SIGNAL_REOPEN = "reopen"
 UPDATE_INVOKE_AND_WAIT = "invoke_and_wait"
 QUERY_STATE = "state"
 QUERY_ARTIFACT = "artifact"
+# The context (summary and recent turns) the session names by reference in `run_turn` inputs: a
+# worker that does not hold it asks the session instead of failing with ContextNotCached.
+QUERY_CONTEXT = "context"
 
 ACTIVITY_LOAD_ROLE_BRIEF = "load_role_brief"
 ACTIVITY_CALL_MODEL = "call_model"

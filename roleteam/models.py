@@ -404,6 +404,15 @@ class TurnInput(BaseModel):
     skills_digest: str = ""
 
 
+class TurnContext(BaseModel):
+    """Query `context`: the summary of older turns and the recent turns the session holds, which
+    its `run_turn` inputs name by digest (bounded like the session's own: MAX_SUMMARY_BYTES and
+    MAX_RECENT_TURNS_BYTES)."""
+
+    summary: str = ""
+    recent_turns: list[Turn] = []
+
+
 class TurnResult(BaseModel):
     """What `run_turn` did: the evidence of what it loaded, and the reply (never the prompt text).
 

@@ -136,7 +136,7 @@ def team_with_small_context(client, task_queue):
     return RoleTeam(client, task_queue=task_queue, options=SessionOptions(context_token_budget=200))
 
 
-async def test_recent_turns_travel_by_reference_and_verbatim_after_a_worker_restart(
+async def test_recent_turns_travel_by_reference_and_come_from_the_session_after_a_worker_restart(
     client, task_queue, plan_id
 ):
     from roleteam.client import RoleTeam
@@ -171,11 +171,10 @@ async def test_recent_turns_travel_by_reference_and_verbatim_after_a_worker_rest
         ("inv-0", 0, 0),
         ("inv-1", 0, 1),  # the worker that ran turn 1 holds it: named, not sent
         ("inv-2", 0, 2),
-        ("inv-3", 0, 3),  # the new worker does not hold them: ContextNotCached ...
-        ("inv-3", 3, 0),  # ... and the session sends them verbatim
-        ("inv-4", 0, 4),
+        ("inv-3", 0, 3),  # the new worker does not hold them: it asks the session (query) ...
+        ("inv-4", 0, 4),  # ... and holds them from then on
     ]
-    assert failures == ["ContextNotCached"]
+    assert failures == []  # no ContextNotCached round trip, nothing sent verbatim into history
     transcript = await read_transcript(client, team_.handle(plan_id, "developer").id)
     assert [t.invocation_id for t in transcript.turns] == [f"inv-{n}" for n in range(5)]
 
@@ -194,7 +193,7 @@ async def test_the_summary_of_older_turns_travels_by_reference_once_the_worker_h
             await team_.invoke(plan_id, "developer", team_.request(f"step {n} " + "w" * 1200, f"inv-{n}"))
         for n in range(4, 6):  # short turns: the summary stays as it is
             replies.append(await team_.invoke(plan_id, "developer", team_.request(f"step {n}", f"inv-{n}")))
-    async with build_worker(client, task_queue):  # a new worker holds no summary
+    async with build_worker(client, task_queue):  # a new worker holds no summary: asks the session
         replies.append(await team_.invoke(plan_id, "developer", team_.request("step 6", "inv-6")))
     summaries = {r.context.summary_chars for r in replies}
     assert len(summaries) == 1 and summaries != {0}, "the same summary for the short turns"
@@ -212,12 +211,11 @@ async def test_the_summary_of_older_turns_travels_by_reference_once_the_worker_h
                 sent.append((step.brief.invocation_id, way))
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
             failures.append(event.activity_task_failed_event_attributes.failure.application_failure_info.type)
-    assert sent[-3:] == [
+    assert sent[-2:] == [
         ("inv-5", "digest"),  # sent verbatim before, and the same worker holds it
-        ("inv-6", "digest"),  # the new worker does not: ContextNotCached ...
-        ("inv-6", "verbatim"),  # ... and the session sends it verbatim
+        ("inv-6", "digest"),  # the new worker does not, and reads it from the session
     ], sent
-    assert failures == ["ContextNotCached"]  # one miss sends the whole context verbatim
+    assert failures == []  # never sent verbatim again
 
 
 async def test_unchanged_skill_evidence_stays_out_of_history_but_every_artifact_carries_it(

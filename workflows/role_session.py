@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         TurnBatchInput,
         TurnBatchItem,
         TurnBatchResult,
+        TurnContext,
         TurnInput,
         TurnResult,
         TurnSpan,
@@ -1519,6 +1520,13 @@ class RoleSession:
         if isinstance(request, str):
             raise ValueError(request)
         return self._artifacts.get(request.invocation_id)
+
+    @workflow.query(name=c.QUERY_CONTEXT)
+    def context(self) -> TurnContext:
+        """The summary and recent turns `run_turn` inputs name by digest: a worker that does not
+        hold them (after a restart, or when another worker ran the last turn) asks here instead of
+        failing with ContextNotCached, so they never go into history verbatim again."""
+        return TurnContext(summary=self._state.summary, recent_turns=self._state.recent_turns)
 
 
 def _error_type(err: ActivityError) -> str | None:
