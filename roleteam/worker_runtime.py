@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
-from temporalio.worker import Worker, WorkerDeploymentConfig
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from roleteam import tracing
@@ -105,11 +105,11 @@ def max_cached_workflows(environ=os.environ) -> int:
 
 
 SANDBOX_ENV = "ROLETEAM_WORKFLOW_SANDBOX"
-SANDBOX_MODES = ("shared", "strict")
+SANDBOX_MODES = ("shared", "strict", "off")
 
 
-def workflow_runner(environ=os.environ) -> SandboxedWorkflowRunner:
-    """The workflow sandbox: `shared` (default) or `strict`, from `ROLETEAM_WORKFLOW_SANDBOX`.
+def workflow_runner(environ=os.environ) -> WorkflowRunner:
+    """The workflow sandbox: `shared` (default), `strict` or `off`, from `ROLETEAM_WORKFLOW_SANDBOX`.
 
     `strict` is the SDK's default: every workflow run re-imports roleteam's workflow package (all
     four workflow modules and the `roleteam` package around them) inside its sandbox, which costs
@@ -117,10 +117,18 @@ def workflow_runner(environ=os.environ) -> SandboxedWorkflowRunner:
     `roleteam` modules through from the worker (one copy for all runs); the sandbox still guards
     every other import and builtin. roleteam's workflow modules hold no module-level state, and
     the replay tests check determinism; use `strict` when changing workflow code.
+
+    `off` runs workflows without the sandbox (the SDK's `UnsandboxedWorkflowRunner`): no guard
+    against a non-deterministic import or builtin, but no sandbox entry either, which the SDK
+    pays for every activation and for every payload of it (its serialization-context lookup
+    enters the sandbox). Replay is about a third cheaper (bench/README.md); for a worker running
+    released roleteam code only, never while changing workflow code.
     """
     mode = environ.get(SANDBOX_ENV, "").strip().lower() or "shared"
     if mode not in SANDBOX_MODES:
-        raise RoleteamError(f"{SANDBOX_ENV}={mode[:40]!r} is not a sandbox mode; use shared or strict")
+        raise RoleteamError(f"{SANDBOX_ENV}={mode[:40]!r} is not a sandbox mode; use shared, strict or off")
+    if mode == "off":
+        return UnsandboxedWorkflowRunner()
     restrictions = SandboxRestrictions.default
     if mode == "shared":
         restrictions = restrictions.with_passthrough_modules("roleteam")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from roleteam.errors import RoleteamError
@@ -23,10 +24,11 @@ def test_a_bad_cache_size_is_one_line_naming_the_variable_and_value(raw):
     assert f"ROLETEAM_MAX_CACHED_WORKFLOWS={raw!r}" in message and "\n" not in message
 
 
-def test_the_sandbox_shares_roleteam_modules_unless_strict():
+def test_the_sandbox_shares_roleteam_modules_unless_strict_or_off():
     shared = workflow_runner({}).restrictions
     assert "roleteam" in shared.passthrough_modules
     strict = workflow_runner({"ROLETEAM_WORKFLOW_SANDBOX": "strict"}).restrictions
     assert strict.passthrough_modules == SandboxRestrictions.default.passthrough_modules
-    with pytest.raises(RoleteamError, match="ROLETEAM_WORKFLOW_SANDBOX='loose'"):
+    assert isinstance(workflow_runner({"ROLETEAM_WORKFLOW_SANDBOX": " OFF "}), UnsandboxedWorkflowRunner)
+    with pytest.raises(RoleteamError, match="ROLETEAM_WORKFLOW_SANDBOX='loose'.*shared, strict or off"):
         workflow_runner({"ROLETEAM_WORKFLOW_SANDBOX": "loose"})
