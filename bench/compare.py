@@ -528,7 +528,8 @@ def table(result: dict) -> str:
             verdict = f"{ratio:.2f}x" + (" (good)" if ratio >= 1 else "")
         else:
             verdict = "-"
-        shown = [f"{v}{unit}" if v != "-" else "-" for v in (a, b)]
+        # A figure that could not be measured is a sentence (why), shown without a unit.
+        shown = [f"{v}{unit}" if isinstance(v, (int, float)) else str(v) for v in (a, b)]
         return f"| {label} | {shown[0]} | {shown[1]} | {verdict} |"
 
     s_n, s_r = n["sequential"], r["sequential"]
