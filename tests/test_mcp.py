@@ -275,6 +275,13 @@ async def test_bad_http_address_is_a_one_line_usage_error(server_env, tmp_path):
     assert result.out == ""
 
 
+async def with_findings(listing):
+    """The page a `list_findings` call returns once it lists something (a role's report reaches
+    its plan a moment after the invocation returns), else None: "not yet" for `eventually`."""
+    page = await listing
+    return page if page["findings"] else None
+
+
 async def test_a_finding_waits_for_the_lead_and_is_fixed_only_after_review_and_dispatch(
     mcp_session, server_env, worker, plan_id, tmp_path
 ):
@@ -289,7 +296,7 @@ async def test_a_finding_waits_for_the_lead_and_is_fixed_only_after_review_and_d
         reported = await call(
             session, "invoke_role", plan=plan_id, role="qa", prompt="Validate step 1.\n" + finding_json(BUG)
         )
-        listed = await eventually(lambda: findings(session, status="open"))
+        listed = await eventually(lambda: with_findings(findings(session, status="open")))
         blocked = await call(session, "plan_gate", plan=plan_id)
         waiting = await call(session, "plan_status", plan=plan_id)
         accepted = await call(
@@ -402,7 +409,7 @@ async def test_accepting_alone_invokes_nobody_and_a_fix_is_dispatched_once(mcp_s
             session, "invoke_role", plan=plan_id, role="qa", prompt="Validate.\n" + finding_json(long_bug)
         )
         listed = await eventually(
-            lambda: call(session, "list_findings", plan=plan_id, status="open", max_chars=200)
+            lambda: with_findings(call(session, "list_findings", plan=plan_id, status="open", max_chars=200))
         )
         accepted = await call(
             session, "review_finding", plan=plan_id, finding_id="F-0001", decision="accept", reason="Fix it."
