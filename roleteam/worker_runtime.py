@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ from roleteam.activities import ALL_ACTIVITIES, TurnActivities
 from roleteam.activities.bundle import write_artifact_bundle, write_artifact_bundles, write_plan_bundle
 from roleteam.activities.delivery import DeliveryActivities
 from roleteam.activities.plan_recovery import PlanRecoveryActivities
+from roleteam.activities.providers.openai_compat import close_clients
 from roleteam.activities.recovery import RecoveryActivities
 from roleteam.activities.team import load_team_template
 from roleteam.client import configured_task_queue
@@ -53,7 +55,21 @@ class RoleteamWorker(Worker):
 
     async def run(self) -> None:
         await self._check_search_attributes()
-        await super().run()
+        loop = asyncio.get_running_loop()
+        _running_workers[loop] = _running_workers.get(loop, 0) + 1
+        try:
+            await super().run()
+        finally:
+            # The provider's HTTP clients are shared by every worker on this loop: the last one
+            # to stop closes them (an in-flight call of another worker keeps its client).
+            _running_workers[loop] -= 1
+            if not _running_workers[loop]:
+                del _running_workers[loop]
+                await close_clients()
+
+
+# Running RoleteamWorkers per event loop (see RoleteamWorker.run).
+_running_workers: dict[asyncio.AbstractEventLoop, int] = {}
 
 
 def deployment_config(environ=os.environ) -> WorkerDeploymentConfig | None:

@@ -33,3 +33,16 @@ def test_the_http_timeout_stays_within_the_activitys_own():
     assert http_timeout(timedelta(seconds=120)) == 115.0  # summarising: under its 120 s, not 240 s
     assert http_timeout(timedelta(seconds=3600)) == DEFAULT_TIMEOUT
     assert http_timeout(None) == DEFAULT_TIMEOUT and http_timeout(timedelta(seconds=2)) == 1.0
+
+
+async def test_a_stopping_worker_closes_its_loops_clients_and_the_next_call_gets_a_new_one(monkeypatch):
+    from roleteam.activities.providers.openai_compat import close_clients, openai_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-secret")
+    client = openai_client(30.0)
+    assert openai_client(30.0) is client  # reused while the worker runs
+    await close_clients()
+    assert client.is_closed()  # nothing left for garbage collection to close without a loop
+    fresh = openai_client(30.0)
+    assert fresh is not client and not fresh.is_closed()
+    await close_clients()

@@ -75,6 +75,19 @@ def openai_client(timeout: float) -> openai.AsyncOpenAI:
     return client
 
 
+async def close_clients() -> None:
+    """Close the clients built on the running event loop (a worker calls this as it stops).
+
+    An unclosed client that is garbage-collected after its loop has ended leaves a coroutine
+    that is never awaited (a RuntimeWarning) and sockets for the interpreter to reap.
+    """
+    loop = asyncio.get_running_loop()
+    for key, (owner, client) in list(_clients.items()):
+        if owner is loop:
+            del _clients[key]
+            await client.close()
+
+
 async def chat_completion(
     messages: list[dict[str, str]], model: str, timeout: float
 ) -> tuple[str, TokenUsage, str]:
