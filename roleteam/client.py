@@ -60,6 +60,7 @@ from roleteam.models import (
     SessionInput,
     SessionOptions,
 )
+from roleteam.plan_start import PlanStarter
 from roleteam.registry import RoleRegistry, load_role_registry, validate_plan_id
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -174,6 +175,8 @@ class RoleTeam:
     # When a worker was last seen polling (monotonic seconds): `send` asks again only after
     # POLLERS_SEEN_SECONDS, so queueing many invocations costs a describe call now and then.
     _pollers_seen_at: float | None = field(default=None, init=False, repr=False, compare=False)
+    # Plans this client has started (see roleteam/plan_start.py).
+    _plans: PlanStarter = field(default_factory=PlanStarter, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.registry = self.registry or load_role_registry()
@@ -232,6 +235,7 @@ class RoleTeam:
     async def invoke(self, plan_id: str, role: str, request: InvokeInput) -> ExecutionArtifact:
         """Run one invocation and wait for its artifact (update-with-start)."""
         start = self._start_input(plan_id, role)
+        self._plans.begin(self.client, start.plan_id, self.task_queue)
         # Two waits are normal and retried here: a session handing over to its next run turns
         # waiters away for a moment, and the server admits only so many waiting updates per
         # workflow at once (10 on the dev server): past that the invocation is queued durably by
@@ -285,6 +289,7 @@ class RoleTeam:
         raises InvocationRefusedError with the refusal, so the sender hears about it.
         """
         start = self._start_input(plan_id, role)
+        self._plans.begin(self.client, start.plan_id, self.task_queue)
 
         async def signal() -> None:
             await self.client.start_workflow(
