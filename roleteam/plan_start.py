@@ -16,8 +16,8 @@ import asyncio
 import logging
 
 from temporalio.client import Client
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from roleteam import constants as c

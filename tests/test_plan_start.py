@@ -27,11 +27,14 @@ def scheduled_activities(events) -> list[str]:
     ]
 
 
-async def test_the_first_invocation_into_a_new_plan_finds_the_plan_running(client, worker, team, task_queue, plan_id):
+async def test_the_first_invocation_into_a_new_plan_finds_the_plan_running(
+    client, worker, team, task_queue, plan_id
+):
     artifact = await team.invoke(plan_id, "developer", team.request("start the work", "inv-1"))
     assert artifact.status == "completed"
     events = await session_events(client, plan_id, "developer")
-    failed = [e for e in events if e.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED]
+    failed_type = EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED
+    failed = [e for e in events if e.event_type == failed_type]
     assert failed == []
     assert "report_to_plan" not in scheduled_activities(events)
     # The plan has the role's `joined` report by the time the caller hears back.
