@@ -239,9 +239,12 @@ async def test_a_long_role_rolls_over_by_events_so_a_cold_resume_stays_short(cli
     # resume replays the whole current run, so runs end at EVENTS_PER_RUN events instead.
     from roleteam.workflows.role_session import EVENTS_PER_RUN
 
-    count = 130  # queued turns take about 12 events each: well past one run
+    # One turn at a time takes about 12 events, so 130 turns are well past one run. Turns sent
+    # all at once would not prove it: a slow worker finds them queued and runs eight per batch,
+    # and the 130 then fit in one run (seen under a loaded full suite).
+    count = 130
     for n in range(count):
-        await team.send(plan_id, "developer", team.request(f"step {n}", f"s-{n}"))
+        await team.invoke(plan_id, "developer", team.request(f"step {n}", f"s-{n}"))
     handle = team.handle(plan_id, "developer")
     state = await eventually(lambda: _settled(team, plan_id, count), timeout=120)
     assert state.runs >= 2, f"{count} turns are more than one run holds"
