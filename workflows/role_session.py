@@ -529,7 +529,8 @@ class RoleSession:
             workflow.logger.warning("starting empty: earlier runs could not be read: %s", root_cause(err))
             return
         finally:
-            self._local_activity_at = workflow.info().get_current_history_length()
+            if self._in_own_loop():
+                self._local_activity_at = workflow.info().get_current_history_length()
         if found.identity_problem:
             raise ApplicationError(
                 found.identity_problem, type=c.INVALID_SESSION_INPUT_ERROR, non_retryable=True
@@ -1131,11 +1132,22 @@ class RoleSession:
         self._phase = phase
         self._publish()
 
+    def _in_own_loop(self) -> bool:
+        """Whether this instance's own workflow event loop is running the code.
+
+        Not so when the garbage collector closes the coroutine of an instance the SDK has
+        discarded: its `finally` blocks then run on whatever thread collects, outside any
+        workflow loop (the workflow API raises) or inside another workflow's (a command there
+        would break that workflow's determinism)."""
+        return workflow.in_workflow() and workflow.instance() is self
+
     def _publish(self, with_turn_count: bool = False) -> None:
         """Refresh the UI's current details, and upsert the search attributes that changed.
 
         In `session-v2` runs a change of `TurnCount` alone waits for the reporter's next batch
         (`with_turn_count`): one upsert per batch instead of one per turn."""
+        if not self._in_own_loop():
+            return
         if not (
             c.PLAN_ID_PATTERN.fullmatch(self._input.plan_id) and c.ROLE_ID_PATTERN.fullmatch(self._input.role)
         ):
