@@ -46,6 +46,7 @@ from bench.naive import (  # noqa: E402
     naive_call_model,
 )
 from roleteam.client import RoleTeam  # noqa: E402
+from roleteam.codec import data_converter  # noqa: E402
 from roleteam.constants import plan_workflow_id, session_workflow_id  # noqa: E402
 from roleteam.devserver import temporal_binary  # noqa: E402
 from roleteam.exit import hard_exit  # noqa: E402
@@ -405,8 +406,8 @@ async def worker_rss(name: str, env: WorkflowEnvironment, args, address: str) ->
         line = await asyncio.to_thread(proc.stdout.readline)
         if b"ready" not in line:
             raise RuntimeError(f"{name} worker process did not start")
-        system = System(name, env.client, queue, ROLES)
-        system.team = RoleTeam(env.client, task_queue=queue, options=SessionOptions())
+        system = System(name, client_of(name, env.client), queue, ROLES)
+        system.team = RoleTeam(system.client, task_queue=queue, options=SessionOptions())
         idle = rss_kib(proc.pid)
         plan = f"rss-{uuid.uuid4().hex[:6]}"
         gate = asyncio.Semaphore(args.rss_concurrency)
@@ -434,8 +435,19 @@ async def worker_rss(name: str, env: WorkflowEnvironment, args, address: str) ->
         await asyncio.to_thread(proc.wait)
 
 
+def converter_of(name: str):
+    """Each system's data converter: the SDK's stock pydantic one for the naive design, the one
+    roleteam's own clients and workers use (`roleteam.codec.data_converter`) for roleteam."""
+    return data_converter() if name == "roleteam" else pydantic_data_converter
+
+
+def client_of(name: str, client: Client) -> Client:
+    """The bench's client, speaking through the system's own data converter."""
+    return Client(client.service_client, namespace=client.namespace, data_converter=converter_of(name))
+
+
 async def serve(name: str, address: str, queue: str) -> None:
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=converter_of(name))
     system = System(name, client, queue, ROLES)
     async with system.build():
         print("ready", flush=True)
@@ -483,8 +495,8 @@ async def compare(args) -> dict:
     }
     systems = {}
     for name in SYSTEMS:
-        system = System(name, env.client, f"bench-{name}-{uuid.uuid4().hex[:6]}", ROLES)
-        system.team = RoleTeam(env.client, task_queue=system.queue, options=SessionOptions())
+        system = System(name, client_of(name, env.client), f"bench-{name}-{uuid.uuid4().hex[:6]}", ROLES)
+        system.team = RoleTeam(system.client, task_queue=system.queue, options=SessionOptions())
         await system.start()
         systems[name] = system
     started = time.monotonic()

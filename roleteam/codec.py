@@ -25,7 +25,6 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
@@ -33,6 +32,7 @@ from temporalio.converter import (
 )
 
 from roleteam.errors import InvalidInputError
+from roleteam.payload_converter import shared_pydantic_data_converter
 
 KEY_FILE_ENV = "ROLETEAM_ENCRYPTION_KEY_FILE"
 ENCODING = b"binary/encrypted"
@@ -142,14 +142,17 @@ def configured_codec() -> AesGcmCodec | None:
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """The pydantic data converter every roleteam client uses, with the codec when configured."""
+    """The pydantic data converter every roleteam client uses, with the codec when configured.
+
+    Its payloads are `pydantic_data_converter`'s; its payload converter is built once per process
+    (`roleteam.payload_converter`)."""
     codec = codec or configured_codec()
     if codec is None:
-        return pydantic_data_converter
+        return shared_pydantic_data_converter
     # Failure messages and stack traces go into an encrypted payload too: an error can quote
     # what the model or a validator was given.
     return dataclasses.replace(
-        pydantic_data_converter,
+        shared_pydantic_data_converter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

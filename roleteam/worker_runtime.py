@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from roleteam import tracing
 from roleteam.activities import ALL_ACTIVITIES, TurnActivities
@@ -22,6 +22,7 @@ from roleteam.activities.recovery import RecoveryActivities
 from roleteam.activities.team import load_team_template
 from roleteam.client import configured_task_queue
 from roleteam.errors import RoleteamError
+from roleteam.sandbox_runner import FastContextSandboxedRunner
 from roleteam.search_attributes import ensure_search_attributes
 from roleteam.workflows import ALL_WORKFLOWS
 
@@ -148,7 +149,7 @@ def workflow_runner(environ=os.environ) -> WorkflowRunner:
     restrictions = SandboxRestrictions.default
     if mode == "shared":
         restrictions = restrictions.with_passthrough_modules("roleteam")
-    return SandboxedWorkflowRunner(restrictions=restrictions)
+    return FastContextSandboxedRunner(restrictions=restrictions)
 
 
 def build_worker(client: Client, task_queue: str | None = None, **kwargs) -> RoleteamWorker:

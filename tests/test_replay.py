@@ -15,6 +15,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from roleteam.payload_converter import shared_pydantic_data_converter
+from roleteam.worker_runtime import workflow_runner
 from roleteam.workflows import ALL_WORKFLOWS
 
 HISTORY_DIR = Path(__file__).parent / "histories"
@@ -50,11 +52,24 @@ def scheduled_activities(events: list[dict]) -> list[str]:
     ]
 
 
+def replayer_of(runner: str) -> Replayer:
+    """`sdk`: the SDK's strict sandbox and stock converter, the reference for determinism;
+    `worker`: the sandbox runner and data converter roleteam's workers run with."""
+    if runner == "sdk":
+        return Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=shared_pydantic_data_converter,
+        workflow_runner=workflow_runner({}),
+    )
+
+
+@pytest.mark.parametrize("runner", ["sdk", "worker"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_recorded_history_replays_deterministically(path: Path):
+async def test_recorded_history_replays_deterministically(path: Path, runner: str):
     data = json.loads(path.read_text())
     history = WorkflowHistory.from_json(workflow_id(data), data)
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = replayer_of(runner)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
