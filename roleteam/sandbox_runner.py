@@ -55,7 +55,7 @@ if _has_fast_parts():
         def _run_code(self, code: str, **extra_globals: Any) -> None:
             compiled = _COMPILED.get(code)
             if compiled is None:
-                compiled = compile(code, "<workflow_sandbox>", "exec")
+                compiled = compile(code, "<string>", "exec")  # as exec(code) names it
                 if len(_COMPILED) < _MAX_COMPILED:
                     _COMPILED[code] = compiled
             super()._run_code(compiled, **extra_globals)  # exec takes code objects as well

@@ -135,11 +135,14 @@ def workflow_runner(environ=os.environ) -> WorkflowRunner:
     every other import and builtin. roleteam's workflow modules hold no module-level state, and
     the replay tests check determinism; use `strict` when changing workflow code.
 
+    Both sandboxed modes run `FastContextSandboxedRunner`, which answers the SDK's per-payload
+    context lookups without entering the sandbox (`roleteam.sandbox_runner`).
+
     `off` runs workflows without the sandbox (the SDK's `UnsandboxedWorkflowRunner`): no guard
-    against a non-deterministic import or builtin, but no sandbox entry either, which the SDK
-    pays for every activation and for every payload of it (its serialization-context lookup
-    enters the sandbox). Replay is about a third cheaper (bench/README.md); for a worker running
-    released roleteam code only, never while changing workflow code.
+    against a non-deterministic import or builtin, and no sandbox entry for an activation. With
+    the fast lookups, replay under `shared` costs about what it costs under `off`
+    (bench/README.md); `off` is for a worker running released roleteam code only, never while
+    changing workflow code.
     """
     mode = environ.get(SANDBOX_ENV, "").strip().lower() or "shared"
     if mode not in SANDBOX_MODES:
