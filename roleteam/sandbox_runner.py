@@ -16,14 +16,11 @@ an SDK release no longer has the parts it needs, it falls back to the SDK's own 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio.worker import WorkflowInstance
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-
-log = logging.getLogger("roleteam")
 
 try:  # the SDK's private sandbox instance; absent or changed in a future release
     from temporalio.worker.workflow_sandbox._runner import _Instance as _SdkInstance
