@@ -71,6 +71,7 @@ class Figures:
     sessions: int = 0
     worker_kills: int = 0
     server_restarts: int = 0
+    worker_restarts: int = 0  # workers that exited on their own and were started again
     faults: collections.Counter = field(default_factory=collections.Counter)
     statuses: collections.Counter = field(default_factory=collections.Counter)
     failures: dict[str, str] = field(default_factory=dict)  # failed id → error
@@ -94,6 +95,7 @@ class Figures:
             ("role sessions", self.sessions),
             ("worker SIGKILLs", self.worker_kills),
             ("dev server restarts", self.server_restarts),
+            ("workers started again after exiting on their own", self.worker_restarts),
             ("model faults injected", sum(self.faults.values())),
             *((f"  {kind}", n) for kind, n in sorted(self.faults.items())),
             ("final artifacts", dict(sorted(self.statuses.items()))),
@@ -154,22 +156,54 @@ class ChaosModel:
 
 
 class Worker:
-    """`worker.py` as a subprocess, so it can be SIGKILLed like a crashed host."""
+    """`worker.py` as a subprocess, so it can be SIGKILLed like a crashed host.
+
+    Supervised as a service manager would run it: a worker that exits on its own is started
+    again. That happens when a new worker comes up while the dev server is down for its restart:
+    `roleteam worker` exits at once when it cannot reach Temporal (a CLI's clear error), and
+    without a supervisor no worker would be left and every invocation would wait forever.
+    """
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env, self.log, self.proc = env, log, None
+        self.restarts = 0  # started again by the supervisor after exiting on its own
+        self._killed = None  # the process kill() ended: havoc starts its successor
+        self._stopping = False
+        self._supervisor: asyncio.Task | None = None
 
     async def start(self) -> None:
+        await self._spawn()
+        if self._supervisor is None:
+            self._supervisor = asyncio.create_task(self._supervise())
+
+    async def _spawn(self) -> None:
         out = open(self.log, "ab")  # noqa: SIM115 (kept for the process's life)
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "worker.py"), env=self.env, stdout=out, stderr=out, cwd=ROOT
         )
 
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            proc = self.proc
+            await proc.wait()
+            if self._stopping:
+                return
+            if proc is self._killed or proc is not self.proc:
+                await asyncio.sleep(0.05)  # havoc's kill: it starts the next worker itself
+                continue
+            self.restarts += 1
+            await asyncio.sleep(0.5)
+            await self._spawn()
+
     def kill(self) -> None:
         if self.proc and self.proc.returncode is None:
+            self._killed = self.proc
             self.proc.send_signal(signal.SIGKILL)
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
         if self.proc and self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -270,6 +304,7 @@ async def run_chaos(config: Config, workdir: Path, log=print) -> Figures:
         await account(client, team, work, sessions, figures)
     finally:
         await worker.stop()
+        figures.worker_restarts = worker.restarts
         await asyncio.to_thread(server.stop)
         fake.stop()
     figures.faults = model.faults
