@@ -63,6 +63,8 @@ class Config:
     worker_kills: int = 2
     server_restarts: int = 1
     settle_seconds: float = 300.0
+    # Bound on sending every invocation: a run with no worker serving fails instead of hanging.
+    drive_seconds: float = 600.0
 
 
 @dataclass
@@ -297,7 +299,16 @@ async def run_chaos(config: Config, workdir: Path, log=print) -> Figures:
 
     try:
         chaos = asyncio.create_task(havoc())
-        await asyncio.gather(*(drive() for _ in range(config.concurrency)))
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(drive() for _ in range(config.concurrency))), config.drive_seconds
+            )
+        except TimeoutError:
+            chaos.cancel()
+            raise RuntimeError(
+                f"only {done} of {config.invocations} invocations sent in {config.drive_seconds:.0f}s: "
+                f"is a worker serving? see {workdir / 'worker.log'}"
+            ) from None
         await chaos
         say("all invocations sent; waiting for every one to settle")
         await settle(team, work, config.settle_seconds)
@@ -375,6 +386,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--worker-kills", type=int, default=2)
     parser.add_argument("--server-restarts", type=int, default=1)
+    parser.add_argument(
+        "--drive-seconds", type=float, default=600.0, help="fail if sending every invocation takes longer"
+    )
     args = parser.parse_args()
     config = Config(
         plans=args.plans,
@@ -385,6 +399,7 @@ def main() -> None:
         seed=args.seed,
         worker_kills=args.worker_kills,
         server_restarts=args.server_restarts,
+        drive_seconds=args.drive_seconds,
     )
     with tempfile.TemporaryDirectory(prefix="roleteam-chaos-") as tmp:
         figures = asyncio.run(run_chaos(config, Path(tmp)))
