@@ -7,15 +7,18 @@ JSON the memory takes up in payloads, since JSON escaping can make a text six ti
 
 from __future__ import annotations
 
-import json
+from json.encoder import encode_basestring
 
 from roleteam.constants import estimate_tokens
 from roleteam.models import Turn
 
 
 def json_bytes(text: str) -> int:
-    """Size of a text inside a JSON payload."""
-    return len(json.dumps(text, ensure_ascii=False).encode())
+    """Size of a text inside a JSON payload.
+
+    `encode_basestring` is what `json.dumps(text, ensure_ascii=False)` returns for a string,
+    without building an encoder on every call (this runs for every recent turn, every turn)."""
+    return len(encode_basestring(text).encode())
 
 
 def turn_tokens(turn: Turn) -> int:
