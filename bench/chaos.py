@@ -376,6 +376,17 @@ async def account(client, team: RoleTeam, work, sessions, figures: Figures) -> N
     figures.not_in_transcript = sorted(i for i, s in status.items() if s != "refused" and turns[i] == 0)
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0, e.g. 600")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plans", type=int, default=20)
@@ -387,7 +398,10 @@ def main() -> None:
     parser.add_argument("--worker-kills", type=int, default=2)
     parser.add_argument("--server-restarts", type=int, default=1)
     parser.add_argument(
-        "--drive-seconds", type=float, default=600.0, help="fail if sending every invocation takes longer"
+        "--drive-seconds",
+        type=positive_seconds,
+        default=600.0,
+        help="fail if sending every invocation takes longer",
     )
     args = parser.parse_args()
     config = Config(

@@ -14,27 +14,22 @@ is thread-safe and now kept), so constructing one costs a dict.
 
 from __future__ import annotations
 
-import threading
+from functools import cache
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, EncodingPayloadConverter
 
-_lock = threading.Lock()
-_shared: tuple[EncodingPayloadConverter, ...] | None = None
+
+@cache
+def _shared_converters() -> tuple[EncodingPayloadConverter, ...]:
+    return tuple(PydanticPayloadConverter().converters.values())
 
 
 class SharedPydanticPayloadConverter(PydanticPayloadConverter):
     """`PydanticPayloadConverter` whose instances share one set of encoding converters."""
 
     def __init__(self) -> None:
-        global _shared
-        if _shared is None:
-            with _lock:
-                if _shared is None:
-                    super().__init__()
-                    _shared = tuple(self.converters.values())
-                    return
-        self._set_converters(*_shared)
+        self._set_converters(*_shared_converters())
 
 
 shared_pydantic_data_converter = DataConverter(payload_converter_class=SharedPydanticPayloadConverter)

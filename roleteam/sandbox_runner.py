@@ -32,19 +32,19 @@ _COMPILED: dict[str, Any] = {}  # code strings the sandbox runs: a handful, fixe
 _MAX_COMPILED = 64  # one import string per workflow type, plus the SDK's few calls
 
 
-def _has_fast_parts() -> bool:
-    return _SdkInstance is not None and all(
-        callable(getattr(_SdkInstance, name, None))
-        for name in ("_run_code", "get_serialization_context", "get_external_store_context")
-    )
+# Whether the installed SDK has the parts the fast instance overrides (decided once, at import).
+_FAST_PARTS = _SdkInstance is not None and all(
+    callable(getattr(_SdkInstance, name, None))
+    for name in ("_run_code", "get_serialization_context", "get_external_store_context")
+)
 
 
 def fast_contexts_available() -> bool:
     """Whether workers run the fast-context sandbox (False: the SDK's own, on an SDK that changed)."""
-    return _has_fast_parts()
+    return _FAST_PARTS
 
 
-if _has_fast_parts():
+if _FAST_PARTS:
 
     class _FastContextInstance(_SdkInstance):  # type: ignore[misc, valid-type]
         """The SDK's sandboxed instance, answering payload contexts without entering the sandbox."""
@@ -80,6 +80,6 @@ class FastContextSandboxedRunner(SandboxedWorkflowRunner):
 
     def create_instance(self, det) -> WorkflowInstance:
         """Implements `WorkflowRunner.create_instance` (the SDK's own when the fast one is unavailable)."""
-        if not _has_fast_parts():
+        if not _FAST_PARTS:
             return super().create_instance(det)
         return _FastContextInstance(det, self.runner_class, self.restrictions)
